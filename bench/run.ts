@@ -1,0 +1,19 @@
+// `npm run bench`: every benchmark, one after another (run alone: another busy process halves the numbers).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchParse } from './parse.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
+const only = process.argv[2];
+
+function report(name: string, value: string, target?: string, ok?: boolean) {
+  const verdict = ok === undefined ? '' : ok ? '  ok' : '  BELOW TARGET';
+  console.log(`${name.padEnd(34)} ${value.padStart(14)}${target ? `   (target ${target})` : ''}${verdict}`);
+}
+
+if (!only || only === 'parse') {
+  const r = benchParse(corpus);
+  if (!r) console.log('parse: ../shared/corpus not found, skipped');
+  else report(`parse (${r.files} corpus files)`, `${r.mbPerSecond.toFixed(1)} MB/s`, '≥ 20 MB/s', r.mbPerSecond >= 20);
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { checkFile, unknownTypesError, type CheckReport } from '../net/check.js';
+import { parsePhase } from '../net/net-state.js';
+import { formatTable, type CliIO } from './io.js';
+
+export function formatCheckReport(r: CheckReport): string {
+  let out = `${r.file}: ${r.kind === 'NetParameter' ? `net "${r.name}", ${r.format} format` : 'solver'}\n`;
+  out += `upgrades: ${r.upgrades.length ? r.upgrades.join(', ') : 'none needed'}\n`;
+  for (const w of r.warnings) out += `warning: ${w}\n`;
+  if (r.kind === 'SolverParameter') {
+    out += formatTable(['field', 'value'], r.summary);
+    return out;
+  }
+  out += `${r.layers.length} layers\n`;
+  out += formatTable(
+    ['#', 'name', 'type', 'bottoms', 'tops', 'phase'],
+    r.layers.map((l) => [
+      String(l.index),
+      l.name,
+      l.known ? l.type : `${l.type} (not in Caffe master)`,
+      l.bottoms.join(',') || '-',
+      l.tops.join(',') || '-',
+      l.phases,
+    ]),
+  );
+  return out;
+}
+
+export function registerCheck(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('check')
+    .description('parse, upgrade and filter a net or solver file and print what it holds (static: opens nothing else)')
+    .argument('<file>', 'net or solver .prototxt')
+    .option('--phase <phase>', 'show only the layers of TRAIN or TEST')
+    .option('--level <n>', 'NetState level used for include/exclude rules', '0')
+    .option('--stage <stage...>', 'NetState stages used for include/exclude rules')
+    .option('--solver', 'read the file as a SolverParameter (default: detected)')
+    .option('--net', 'read the file as a NetParameter (default: detected)')
+    .action((file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean }) => {
+      const kind = o.solver ? 'SolverParameter' : o.net ? 'NetParameter' : undefined;
+      const report = checkFile(
+        file,
+        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage },
+        kind,
+      );
+      io.out(formatCheckReport(report));
+      if (report.kind === 'NetParameter') {
+        const err = unknownTypesError(report);
+        if (err) throw err;
+      }
+      setExit(0);
+    });
+}

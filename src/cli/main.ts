@@ -1,0 +1,44 @@
+// The `kdnet` command: parses flags and calls the library. Exit codes: 0 ok, 1 user error, 2 internal error.
+import { Command, CommanderError } from 'commander';
+import { isKdnetError } from '../errors.js';
+import { normalizeCaffeFlags } from './args.js';
+import { processIO, type CliIO } from './io.js';
+import { registerCheck } from './check.js';
+import { registerUpgrade } from './upgrade.js';
+import { setLogSink, type LogSink } from '../log.js';
+
+export const VERSION = '0.1.0';
+
+export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('kdnet')
+    .description('Caffe prototxt interpreter and training runtime on TensorFlow.js, built for knowledge distillation')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  const setExit = (c: number) => {
+    exitCode = c;
+  };
+  registerCheck(program, io, setExit);
+  registerUpgrade(program, io);
+
+  // Log lines go to the CLI's error stream (Caffe logs to stderr too), so stdout stays the command's output.
+  const previous: LogSink = setLogSink((level, m) => io.err(`${level === 'I' ? '' : level === 'W' ? 'warning: ' : 'error: '}${m}\n`));
+  try {
+    await program.parseAsync(normalizeCaffeFlags(argv), { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors with 1.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    if (isKdnetError(e)) {
+      io.err(`error: ${e.report()}\n`);
+      return 1;
+    }
+    io.err(`internal error (a bug in kdnet, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+    return 2;
+  } finally {
+    setLogSink(previous);
+  }
+}

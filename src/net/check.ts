@@ -1,0 +1,132 @@
+// `kdnet check`: a static look at a net or solver file. Never opens data sources, weights or referenced nets;
+// what it cannot know without them is reported as unknown or as a warning.
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadCaffeFile, type NetFormat } from '../proto/load.js';
+import type { CaffeMessageKind } from '../proto/text.js';
+import type { Message } from '../proto/schema.js';
+import { has } from '../proto/schema.js';
+import { layerIncluded, Phase, phaseName, type NetStateSpec } from './net-state.js';
+import { isKnownLayerType } from '../layers/catalog.js';
+import { positionOf } from '../prototxt/side-tables.js';
+import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
+
+export interface LayerRow {
+  index: number;
+  name: string;
+  type: string;
+  bottoms: string[];
+  tops: string[];
+  /** Phases whose net includes this layer under the given level/stages: 'TRAIN', 'TEST', 'both' or 'none'. */
+  phases: 'TRAIN' | 'TEST' | 'both' | 'none';
+  known: boolean;
+  position?: SourcePosition;
+}
+
+export interface CheckOptions {
+  phase?: number;
+  level?: number;
+  stage?: string[];
+}
+
+export interface NetCheck {
+  kind: 'NetParameter';
+  file: string;
+  name: string;
+  format: NetFormat;
+  upgrades: string[];
+  warnings: string[];
+  layers: LayerRow[];
+  unknownTypes: Map<string, string[]>;
+}
+
+export interface SolverCheck {
+  kind: 'SolverParameter';
+  file: string;
+  upgrades: string[];
+  warnings: string[];
+  summary: [string, string][];
+}
+
+export type CheckReport = NetCheck | SolverCheck;
+
+function phasesOf(layer: Message, opts: CheckOptions): LayerRow['phases'] {
+  const state = (phase: number): NetStateSpec => ({ phase, level: opts.level ?? 0, stage: opts.stage ?? [] });
+  const train = layerIncluded(state(Phase.TRAIN), layer);
+  const test = layerIncluded(state(Phase.TEST), layer);
+  return train && test ? 'both' : train ? 'TRAIN' : test ? 'TEST' : 'none';
+}
+
+function checkNet(file: string, net: Message, format: NetFormat, upgrades: string[], warnings: string[], opts: CheckOptions): NetCheck {
+  const layers: LayerRow[] = [];
+  const unknownTypes = new Map<string, string[]>();
+  (net.layer as Message[]).forEach((layer, index) => {
+    const phases = phasesOf(layer, opts);
+    if (opts.phase !== undefined && phases !== 'both' && phases !== phaseName(opts.phase)) return;
+    const known = isKnownLayerType(layer.type);
+    if (!known) unknownTypes.set(layer.type, [...(unknownTypes.get(layer.type) ?? []), layer.name]);
+    const p = positionOf(layer);
+    layers.push({
+      index,
+      name: layer.name,
+      type: layer.type,
+      bottoms: [...layer.bottom],
+      tops: [...layer.top],
+      phases,
+      known,
+      position: p,
+    });
+  });
+  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes };
+}
+
+const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;
+
+function checkSolver(file: string, solver: Message, upgrades: string[], warnings: string[]): SolverCheck {
+  const summary: [string, string][] = [];
+  const dir = path.dirname(file);
+  for (const field of SOLVER_NET_FIELDS) {
+    const values: string[] = field === 'test_net' ? solver.test_net : has(solver, field) ? [solver[field]] : [];
+    for (const v of values) {
+      // Caffe resolves these against the working directory; kdnet also looks next to the solver file.
+      const found = [v, path.join(dir, v)].some((p) => fs.existsSync(p));
+      summary.push([field, found ? v : `${v} (not found: resolved against the working directory when training)`]);
+      if (!found) warnings.push(`${field} '${v}' does not exist relative to the working directory or the solver file`);
+    }
+  }
+  if (has(solver, 'net_param')) summary.push(['net_param', `inline net "${solver.net_param.name}"`]);
+  if (has(solver, 'train_net_param')) summary.push(['train_net_param', `inline net "${solver.train_net_param.name}"`]);
+  if (!SOLVER_NET_FIELDS.some((f) => has(solver, f)) && !has(solver, 'net_param') && !has(solver, 'train_net_param')) {
+    warnings.push('the solver names no train net (net, net_param, train_net or train_net_param)');
+  }
+  const show = (k: string, v: unknown) => summary.push([k, String(v)]);
+  show('type', solver.type);
+  show('base_lr', solver.base_lr);
+  show('lr_policy', solver.lr_policy || '(none: Caffe requires one)');
+  show('max_iter', solver.max_iter);
+  if (solver.test_iter.length) show('test_iter', solver.test_iter.join(', '));
+  if (has(solver, 'test_interval')) show('test_interval', solver.test_interval);
+  if (has(solver, 'snapshot')) show('snapshot', `${solver.snapshot} → ${solver.snapshot_prefix || '(no prefix)'}`);
+  return { kind: 'SolverParameter', file, upgrades, warnings, summary };
+}
+
+export function checkFile(file: string, opts: CheckOptions = {}, kind?: CaffeMessageKind): CheckReport {
+  const loaded = loadCaffeFile(file, kind);
+  const warnings = loaded.warnings.map((w) => `${formatPosition(w.position)}: ${w.path}: ${w.message}`);
+  if (loaded.kind === 'SolverParameter') return checkSolver(file, loaded.message, loaded.upgrades, warnings);
+  return checkNet(file, loaded.message, loaded.format ?? 'V2', loaded.upgrades, warnings, opts);
+}
+
+/** The one error for layer types Caffe master lacks, naming every such type and its layers. */
+export function unknownTypesError(report: NetCheck): KdnetError | undefined {
+  if (report.unknownTypes.size === 0) return undefined;
+  const list = [...report.unknownTypes].map(([type, names]) => {
+    const shown = names.slice(0, 3).map((n) => `"${n}"`).join(', ') + (names.length > 3 ? `, … (${names.length} layers)` : '');
+    return `${type} (${shown})`;
+  });
+  const first = report.layers.find((l) => !l.known);
+  return new KdnetError(
+    `${report.unknownTypes.size} layer type${report.unknownTypes.size > 1 ? 's are' : ' is'} not in Caffe master: ${list.join('; ')}`,
+    { position: first?.position },
+  );
+}
