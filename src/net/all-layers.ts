@@ -1,0 +1,3 @@
+// Imports every layer file so that each registers its types (one import per family).
+import '../layers/input.js';
+

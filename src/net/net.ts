@@ -1,0 +1,442 @@
+// A Caffe net on tfjs (Net::Init / ForwardFromTo / BackwardFromTo semantics): blobs by name, in-place layers,
+// blobs consumed several times (gradients summed, as Caffe's inserted Split layers do), loss weights,
+// force_backward / propagate_down, layers that need no backward, shared parameters.
+import * as tf from '@tensorflow/tfjs-core';
+import { has, type Message } from '../proto/schema.js';
+import { KdnetError } from '../errors.js';
+import { positionOf } from '../prototxt/side-tables.js';
+import { Layer, type LayerContext, type Shape } from '../layers/layer.js';
+import { layerFactory } from '../layers/registry.js';
+import { isKnownLayerType } from '../layers/catalog.js';
+import { Rng } from '../util/rng.js';
+import { log } from '../log.js';
+import './all-layers.js';
+
+/** One produced value of a named blob: in-place layers make a new version of the same name. */
+interface BlobVersion {
+  id: number;
+  name: string;
+  shape: Shape;
+  producer: number; // layer index, -1 for none
+}
+
+export interface LearnableParam {
+  /** Owning layer and blob index; shared params point at their owner. */
+  layer: string;
+  index: number;
+  name: string;
+  tensor: tf.Variable;
+  lrMult: number;
+  decayMult: number;
+}
+
+interface LayerEntry {
+  layer: Layer;
+  bottoms: BlobVersion[];
+  tops: BlobVersion[];
+  lossWeights: number[];
+  needBackward: boolean;
+  bottomNeedBackward: boolean[];
+  /** Index into learnableParams for each blob, or -1 when the blob is not learnable from here. */
+  paramIds: number[];
+  paramNeedBackward: boolean[];
+}
+
+export interface NetOptions {
+  phase: number;
+  seed?: number;
+  baseDir?: string;
+  /** Print Caffe's per-layer set-up lines (default: quiet). */
+  verbose?: boolean;
+}
+
+export class Net {
+  readonly name: string;
+  readonly phase: number;
+  private readonly entries: LayerEntry[] = [];
+  private readonly versions: BlobVersion[] = [];
+  private readonly latest = new Map<string, BlobVersion>();
+  /** Names of blobs fed from outside: tops of Input layers. */
+  readonly inputNames: string[] = [];
+  readonly learnableParams: LearnableParam[] = [];
+  private readonly paramOwners = new Map<string, number>();
+  private data = new Map<number, tf.Tensor>();
+  private diffs = new Map<number, tf.Tensor>();
+  private paramDiffs = new Map<number, tf.Tensor>();
+  private inputs = new Map<string, tf.Tensor>();
+  private extraTopDiffs = new Map<string, tf.Tensor>();
+  private readonly ctx: LayerContext;
+
+  constructor(param: Message, options: NetOptions) {
+    this.name = param.name;
+    this.phase = options.phase;
+    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir };
+    if ((param.layers as Message[]).length) {
+      throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
+    }
+    this.checkTypes(param.layer as Message[]);
+    (param.layer as Message[]).forEach((lp, i) => this.appendLayer(lp, i, options.verbose ?? false));
+    this.resolveBackward(param.force_backward === true);
+  }
+
+  private checkTypes(layers: Message[]): void {
+    const missing = layers.filter((l) => !layerFactory(l.type));
+    if (!missing.length) return;
+    const list = missing.map((l) => `"${l.name}" (${l.type}${isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
+    throw new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, {
+      position: positionOf(missing[0]!),
+    });
+  }
+
+  private appendLayer(lp: Message, index: number, verbose: boolean): void {
+    const Factory = layerFactory(lp.type)!;
+    const layer = new Factory(lp, this.ctx);
+    const where = (field?: string) => ({ layer: lp.name, position: positionOf(lp, field), path: `layer "${lp.name}"` });
+    const [minB, maxB] = layer.bottomCount();
+    const [minT, maxT] = layer.topCount();
+    const nb = (lp.bottom as string[]).length;
+    const nt = (lp.top as string[]).length;
+    if (nb < minB || nb > maxB) {
+      throw new KdnetError(`${lp.type} takes ${minB === maxB ? minB : `${minB} to ${maxB}`} bottom blob(s), got ${nb}`, where('bottom'));
+    }
+    if (nt < minT || nt > maxT) {
+      throw new KdnetError(`${lp.type} takes ${minT === maxT ? minT : `${minT} to ${maxT}`} top blob(s), got ${nt}`, where('top'));
+    }
+    const bottoms = (lp.bottom as string[]).map((name, i) => {
+      const v = this.latest.get(name);
+      if (!v) throw new KdnetError(`unknown bottom blob '${name}' (no earlier layer produces it)`, { ...where('bottom'), blob: name, position: positionOf(lp, 'bottom', i) });
+      return v;
+    });
+    const topShapes = this.setupLayer(layer, bottoms.map((b) => b.shape));
+    const tops = (lp.top as string[]).map((name, i) => {
+      const v: BlobVersion = { id: this.versions.length, name, shape: topShapes[i] ?? [], producer: index };
+      this.versions.push(v);
+      this.latest.set(name, v);
+      return v;
+    });
+    if (lp.type === 'Input') this.inputNames.push(...(lp.top as string[]));
+
+    // Loss weights: explicit per top, else 1 on a loss layer's first top.
+    const lossWeights = tops.map((_, i) => {
+      if ((lp.loss_weight as number[]).length) return (lp.loss_weight as number[])[i] ?? 0;
+      return layer.isLoss() && i === 0 ? 1 : 0;
+    });
+    if ((lp.loss_weight as number[]).length > nt) {
+      throw new KdnetError(`loss_weight has ${(lp.loss_weight as number[]).length} values for ${nt} top blob(s)`, where('loss_weight'));
+    }
+
+    const paramIds = layer.blobs.map((blob, i) => this.registerParam(layer, lp, i, blob));
+    const paramNeedBackward = layer.blobs.map((_, i) => {
+      const spec = (lp.param as Message[])[i];
+      return (spec && has(spec, 'lr_mult') ? spec.lr_mult : 1) !== 0 && !layer.frozenBlobs.has(i);
+    });
+    this.entries.push({ layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward });
+    if (verbose) log.info(`Setting up ${lp.name}\n` + tops.map((t) => `Top shape: ${t.shape.join(' ')} (${t.shape.reduce((a, b) => a * b, 1)})`).join('\n'));
+  }
+
+  private setupLayer(layer: Layer, shapes: Shape[]): Shape[] {
+    try {
+      return layer.setup(shapes);
+    } catch (e) {
+      if (e instanceof KdnetError) throw e;
+      throw layer.error(`set-up failed: ${(e as Error).message}`);
+    }
+  }
+
+  private registerParam(layer: Layer, lp: Message, i: number, blob: tf.Variable): number {
+    const spec = (lp.param as Message[])[i];
+    const lrMult = spec && has(spec, 'lr_mult') ? spec.lr_mult : 1;
+    const decayMult = spec && has(spec, 'decay_mult') ? spec.decay_mult : 1;
+    const shareName: string = spec?.name ?? '';
+    if (shareName && this.paramOwners.has(shareName)) {
+      const ownerId = this.paramOwners.get(shareName)!;
+      const owner = this.learnableParams[ownerId]!;
+      const strict = (spec?.share_mode ?? 0) === 0;
+      const sameShape = owner.tensor.shape.join(',') === blob.shape.join(',');
+      if (strict ? !sameShape : owner.tensor.size !== blob.size) {
+        throw new KdnetError(
+          `shared parameter '${shareName}' has shape [${blob.shape.join(', ')}] here but [${owner.tensor.shape.join(', ')}] in layer "${owner.layer}"` +
+            (strict ? ' (share_mode STRICT needs equal shapes)' : ' (share_mode PERMISSIVE needs equal counts)'),
+          { layer: lp.name, position: positionOf(lp, 'param', i), path: `layer "${lp.name}".param[${i}]` },
+        );
+      }
+      if (spec && has(spec, 'lr_mult') && spec.lr_mult !== owner.lrMult) {
+        throw new KdnetError(`shared parameter '${shareName}' has lr_mult ${spec.lr_mult} here but ${owner.lrMult} in layer "${owner.layer}"`, {
+          layer: lp.name,
+          position: positionOf(lp, 'param', i),
+        });
+      }
+      // The layer computes with the owner's tensor (reshaped view for PERMISSIVE sharing).
+      blob.dispose();
+      layer.blobs[i] = owner.tensor;
+      return ownerId;
+    }
+    const id = this.learnableParams.length;
+    this.learnableParams.push({ layer: lp.name, index: i, name: shareName || `${lp.name}.${i}`, tensor: blob, lrMult, decayMult });
+    if (shareName) this.paramOwners.set(shareName, id);
+    return id;
+  }
+
+  /** Caffe's need-backward analysis: forward propagation of "needs diff", then pruning what cannot reach a loss. */
+  private resolveBackward(forceBackward: boolean): void {
+    const blobNeed = new Map<number, boolean>();
+    for (const e of this.entries) {
+      const pd = e.layer.param.propagate_down as boolean[];
+      let need = false;
+      e.bottomNeedBackward = e.bottoms.map((b, i) => {
+        const wants = blobNeed.get(b.id) === true;
+        need ||= wants;
+        return wants && (pd.length ? pd[i] === true : true);
+      });
+      if (pd.length && pd.length !== e.bottoms.length) {
+        throw e.layer.error(`propagate_down has ${pd.length} values for ${e.bottoms.length} bottom blob(s)`, 'propagate_down');
+      }
+      need ||= e.paramNeedBackward.some(Boolean);
+      need &&= e.layer.hasBackward();
+      e.needBackward = need;
+      for (const t of e.tops) blobNeed.set(t.id, need);
+    }
+    const underLoss = new Set<number>();
+    const skip = new Set<number>();
+    for (let li = this.entries.length - 1; li >= 0; li--) {
+      const e = this.entries[li]!;
+      let contributes = false;
+      let skipPropagate = true;
+      e.tops.forEach((t, i) => {
+        if (e.lossWeights[i] !== 0 || underLoss.has(t.id)) contributes = true;
+        if (!skip.has(t.id)) skipPropagate = false;
+      });
+      if (e.needBackward && skipPropagate) {
+        e.needBackward = false;
+        e.bottomNeedBackward = e.bottomNeedBackward.map(() => false);
+      }
+      if (!contributes) e.needBackward = false;
+      e.bottoms.forEach((b, i) => {
+        if (contributes) underLoss.add(b.id);
+        else e.bottomNeedBackward[i] = false;
+        if (!e.bottomNeedBackward[i]) skip.add(b.id);
+      });
+    }
+    if (forceBackward) {
+      for (const e of this.entries) {
+        if (!e.layer.hasBackward()) continue;
+        e.needBackward = true;
+        e.bottomNeedBackward = e.bottomNeedBackward.map((n, i) => n || e.layer.allowForceBackward(i));
+        e.paramNeedBackward = e.paramNeedBackward.map((_, i) => !e.layer.frozenBlobs.has(i));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- data in and out
+
+  /** Sets the data of an input blob (a top of an Input layer). The net takes ownership of the tensor. */
+  setInput(name: string, value: tf.Tensor): void {
+    if (!this.inputNames.includes(name)) {
+      throw new KdnetError(`'${name}' is not an input blob of net "${this.name}" (inputs: ${this.inputNames.join(', ') || 'none'})`, { blob: name });
+    }
+    this.inputs.get(name)?.dispose();
+    this.inputs.set(name, value);
+  }
+
+  /** The current data of a blob (its latest version). */
+  blob(name: string): tf.Tensor {
+    const v = this.latest.get(name);
+    const t = v && this.data.get(v.id);
+    if (!t) throw new KdnetError(`no data for blob '${name}' (run forward first)`, { blob: name });
+    return t;
+  }
+
+  /** The diff of a blob after backward: d objective / d blob at its first version (Caffe's shared diff). */
+  blobDiff(name: string): tf.Tensor | undefined {
+    const first = this.versions.find((v) => v.name === name);
+    return first && this.diffs.get(first.id);
+  }
+
+  blobNames(): string[] {
+    return [...this.latest.keys()];
+  }
+
+  blobShape(name: string): Shape | undefined {
+    return this.latest.get(name)?.shape;
+  }
+
+  /** Output blobs: produced and never consumed afterwards (Caffe's net outputs). */
+  outputNames(): string[] {
+    const consumed = new Set<number>();
+    for (const e of this.entries) for (const b of e.bottoms) consumed.add(b.id);
+    return [...this.latest.values()].filter((v) => !consumed.has(v.id) && v.producer >= 0).map((v) => v.name);
+  }
+
+  layerNames(): string[] {
+    return this.entries.map((e) => e.layer.name);
+  }
+
+  layer(name: string): Layer {
+    const e = this.entries.find((x) => x.layer.name === name);
+    if (!e) throw new KdnetError(`no layer named "${name}" in net "${this.name}"`);
+    return e.layer;
+  }
+
+  layers(): Layer[] {
+    return this.entries.map((e) => e.layer);
+  }
+
+  /** Loss weight of each top of each layer, for display (`* w = ...`). */
+  lossTops(): Array<{ layer: string; blob: string; weight: number }> {
+    const out: Array<{ layer: string; blob: string; weight: number }> = [];
+    for (const e of this.entries) e.tops.forEach((t, i) => e.lossWeights[i] !== 0 && out.push({ layer: e.layer.name, blob: t.name, weight: e.lossWeights[i]! }));
+    return out;
+  }
+
+  /** Diff of a learnable parameter after backward (owner's accumulated diff for shared ones). */
+  paramDiff(layer: string, index: number): tf.Tensor | undefined {
+    const e = this.entries.find((x) => x.layer.name === layer);
+    const id = e?.paramIds[index];
+    return id === undefined || id < 0 ? undefined : this.paramDiffs.get(id);
+  }
+
+  /** A diff to seed into a non-loss output before backward (like writing net.blobs[o].diff in pycaffe). */
+  setTopDiff(name: string, diff: tf.Tensor): void {
+    this.extraTopDiffs.get(name)?.dispose();
+    this.extraTopDiffs.set(name, diff);
+  }
+
+  // ---------------------------------------------------------------- passes
+
+  private releaseData(): void {
+    for (const t of this.data.values()) if (![...this.inputs.values()].includes(t)) t.dispose();
+    this.data.clear();
+  }
+
+  private releaseDiffs(): void {
+    for (const t of this.diffs.values()) t.dispose();
+    this.diffs.clear();
+  }
+
+  clearParamDiffs(): void {
+    for (const t of this.paramDiffs.values()) t.dispose();
+    this.paramDiffs.clear();
+  }
+
+  /** Forward through every layer; returns the total loss Σ loss_weight · sum(top). */
+  forward(): number {
+    this.releaseData();
+    this.releaseDiffs();
+    for (const e of this.entries) {
+      let tops: tf.Tensor[];
+      if (e.layer.type === 'Input') {
+        tops = e.tops.map((t) => {
+          const v = this.inputs.get(t.name);
+          if (!v) throw new KdnetError(`input blob '${t.name}' has no data (setInput first)`, { blob: t.name });
+          return v;
+        });
+      } else {
+        const bottoms = e.bottoms.map((b) => this.data.get(b.id)!);
+        const shapes = bottoms.map((b) => b.shape);
+        if (shapes.some((s, i) => s.join(',') !== e.bottoms[i]!.shape.join(','))) {
+          // Caffe's Reshape: bottom sizes changed since set-up.
+          const topShapes = e.layer.setup(shapes);
+          e.tops.forEach((t, i) => (t.shape = topShapes[i] ?? t.shape));
+          e.bottoms.forEach((b, i) => (b.shape = shapes[i]!));
+        }
+        tops = e.layer.forward(bottoms);
+      }
+      e.tops.forEach((t, i) => {
+        const v = tops[i];
+        if (!v) throw e.layer.error(`produced ${tops.length} top(s), expected ${e.tops.length}`);
+        t.shape = v.shape;
+        this.data.set(t.id, v);
+      });
+    }
+    return this.currentLoss();
+  }
+
+  private currentLoss(): number {
+    let loss = 0;
+    for (const e of this.entries) {
+      e.tops.forEach((t, i) => {
+        const w = e.lossWeights[i]!;
+        if (w !== 0) loss += w * tf.tidy(() => tf.sum(this.data.get(t.id)!).dataSync()[0]!);
+      });
+    }
+    return loss;
+  }
+
+  private addDiff(store: Map<number, tf.Tensor>, id: number, d: tf.Tensor): void {
+    const prev = store.get(id);
+    if (!prev) {
+      store.set(id, d);
+      return;
+    }
+    store.set(id, tf.add(prev, d));
+    prev.dispose();
+    d.dispose();
+  }
+
+  /** Backward from the losses (and any seeded output diffs); bottom and parameter diffs accumulate. */
+  backward(): void {
+    this.releaseDiffs();
+    for (const e of this.entries) {
+      e.tops.forEach((t, i) => {
+        const w = e.lossWeights[i]!;
+        if (w !== 0) this.addDiff(this.diffs, t.id, tf.fill(this.data.get(t.id)!.shape, w));
+      });
+    }
+    for (const [name, d] of this.extraTopDiffs) {
+      const v = this.latest.get(name);
+      if (v) this.addDiff(this.diffs, v.id, tf.clone(d));
+    }
+    for (let li = this.entries.length - 1; li >= 0; li--) {
+      const e = this.entries[li]!;
+      if (!e.needBackward) continue;
+      if (!e.tops.some((t) => this.diffs.has(t.id))) continue;
+      const tops = e.tops.map((t) => this.data.get(t.id)!);
+      const zeros: tf.Tensor[] = [];
+      const topDiffs = e.tops.map((t, i) => {
+        const d = this.diffs.get(t.id);
+        if (d) return d;
+        const z = tf.zerosLike(tops[i]!);
+        zeros.push(z);
+        return z;
+      });
+      const bottoms = e.bottoms.map((b) => this.data.get(b.id)!);
+      const { bottomDiffs, paramDiffs } = e.layer.backward(bottoms, tops, topDiffs, e.bottomNeedBackward);
+      zeros.forEach((z) => z.dispose());
+      bottomDiffs.forEach((d, i) => {
+        if (!d) return;
+        if (e.bottomNeedBackward[i]) this.addDiff(this.diffs, e.bottoms[i]!.id, d);
+        else d.dispose();
+      });
+      paramDiffs.forEach((d, i) => {
+        if (!d) return;
+        const id = e.paramIds[i]!;
+        if (id >= 0 && e.paramNeedBackward[i]) {
+          const owner = this.learnableParams[id]!;
+          this.addDiff(this.paramDiffs, id, d.shape.join(',') === owner.tensor.shape.join(',') ? d : reshapeOwned(d, owner.tensor.shape));
+        } else d.dispose();
+      });
+    }
+  }
+
+  /** Releases every tensor the net holds. */
+  dispose(): void {
+    this.releaseData();
+    this.releaseDiffs();
+    this.clearParamDiffs();
+    for (const t of this.inputs.values()) t.dispose();
+    this.inputs.clear();
+    for (const t of this.extraTopDiffs.values()) t.dispose();
+    this.extraTopDiffs.clear();
+    const seen = new Set<tf.Tensor>();
+    for (const e of this.entries) {
+      for (const b of e.layer.blobs) if (!seen.has(b)) (seen.add(b), b.dispose());
+      e.layer.blobs = [];
+    }
+  }
+}
+
+function reshapeOwned(d: tf.Tensor, shape: number[]): tf.Tensor {
+  const r = tf.reshape(d, shape);
+  d.dispose();
+  return r;
+}
