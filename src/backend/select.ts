@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
 import { registerWorkarounds } from './workarounds.js';
+import './kernels/index.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,2 @@
+// Kernel workarounds, one file per replaced kernel; each file calls addWorkaround(...).
+export {};

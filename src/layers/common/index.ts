@@ -1,0 +1,2 @@
+// Registers the common layer family (one import per layer file).
+export {};

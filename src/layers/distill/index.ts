@@ -1,0 +1,2 @@
+// Registers the distill layer family (one import per layer file).
+export {};

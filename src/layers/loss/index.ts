@@ -1,0 +1,2 @@
+// Registers the loss layer family (one import per layer file).
+export {};

@@ -1,0 +1,2 @@
+// Registers the neuron layer family (one import per layer file).
+export {};

@@ -1,0 +1,2 @@
+// Registers the recurrent layer family (one import per layer file).
+export {};

@@ -1,0 +1,2 @@
+// Registers the vision layer family (one import per layer file).
+export {};
