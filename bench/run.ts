@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchParse } from './parse.js';
+import { benchEngine } from './engine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -16,4 +17,8 @@ if (!only || only === 'parse') {
   const r = benchParse(corpus);
   if (!r) console.log('parse: ../shared/corpus not found, skipped');
   else report(`parse (${r.files} corpus files)`, `${r.mbPerSecond.toFixed(1)} MB/s`, '≥ 20 MB/s', r.mbPerSecond >= 20);
+}
+
+if (!only || only === 'engine') {
+  await benchEngine(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'), ['tensorflow', 'wasm', 'cpu']);
 }

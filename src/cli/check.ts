@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { checkFile, unknownTypesError, type CheckReport } from '../net/check.js';
 import { parsePhase } from '../net/net-state.js';
 import { formatTable, type CliIO } from './io.js';
+import { initBackend } from '../backend/select.js';
+import { KdnetError } from '../errors.js';
 
 export function formatCheckReport(r: CheckReport): string {
   let out = `${r.file}: ${r.kind === 'NetParameter' ? `net "${r.name}", ${r.format} format` : 'solver'}\n`;
@@ -13,7 +15,7 @@ export function formatCheckReport(r: CheckReport): string {
   }
   out += `${r.layers.length} layers\n`;
   out += formatTable(
-    ['#', 'name', 'type', 'bottoms', 'tops', 'phase'],
+    ['#', 'name', 'type', 'bottoms', 'tops', 'phase', 'top shapes', 'params', 'MFLOPs'],
     r.layers.map((l) => [
       String(l.index),
       l.name,
@@ -21,8 +23,24 @@ export function formatCheckReport(r: CheckReport): string {
       l.bottoms.join(',') || '-',
       l.tops.join(',') || '-',
       l.phases,
+      l.topShapes.map((s) => (s ? s.join('x') : '?')).join(' ') || '-',
+      l.params ? String(l.params) : '-',
+      l.flops === undefined ? '?' : (l.flops / 1e6).toFixed(3),
     ]),
   );
+  for (const t of r.totals) {
+    out += `${t.phase}: ${t.params} parameters, ${(t.flops / 1e6).toFixed(3)} MFLOPs per forward${t.complete ? '' : ' (over the layers with known shapes; give unknown data shapes with --input-shape BLOB=N,C,H,W)'}\n`;
+  }
+  return out;
+}
+
+function parseInputShapes(specs: string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec);
+    if (!m) throw new KdnetError(`--input-shape expects BLOB=D1,D2,..., got '${spec}'`);
+    out[m[1]!] = m[2]!.split(',').map(Number);
+  }
   return out;
 }
 
@@ -34,13 +52,15 @@ export function registerCheck(program: Command, io: CliIO, setExit: (code: numbe
     .option('--phase <phase>', 'show only the layers of TRAIN or TEST')
     .option('--level <n>', 'NetState level used for include/exclude rules', '0')
     .option('--stage <stage...>', 'NetState stages used for include/exclude rules')
+    .option('--input-shape <blob=dims...>', 'shape of a blob kdnet cannot know statically, e.g. data=64,1,28,28')
     .option('--solver', 'read the file as a SolverParameter (default: detected)')
     .option('--net', 'read the file as a NetParameter (default: detected)')
-    .action((file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean }) => {
+    .action(async (file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[] }) => {
       const kind = o.solver ? 'SolverParameter' : o.net ? 'NetParameter' : undefined;
+      await initBackend('cpu', true); // shape inference only: the cheapest backend
       const report = checkFile(
         file,
-        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage },
+        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []) },
         kind,
       );
       io.out(formatCheckReport(report));

@@ -5,6 +5,7 @@ import { normalizeCaffeFlags } from './args.js';
 import { processIO, type CliIO } from './io.js';
 import { registerCheck } from './check.js';
 import { registerUpgrade } from './upgrade.js';
+import { registerForward } from './forward.js';
 import { setLogSink, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -21,6 +22,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   };
   registerCheck(program, io, setExit);
   registerUpgrade(program, io);
+  registerForward(program, io);
 
   // Log lines go to the CLI's error stream (Caffe logs to stderr too), so stdout stays the command's output.
   const previous: LogSink = setLogSink((level, m) => io.err(`${level === 'I' ? '' : level === 'W' ? 'warning: ' : 'error: '}${m}\n`));

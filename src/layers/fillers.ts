@@ -85,6 +85,23 @@ export function fillValues(filler: Message | undefined, shape: number[], rng: Rn
   return out;
 }
 
+let shapeOnly = false;
+
+/**
+ * Runs `fn` with fillers producing zeros instead of random values: static shape inference (`kdnet check`)
+ * sets layers up to learn their shapes and parameter counts without paying for random fills.
+ */
+export function withShapeOnlyFillers<T>(fn: () => T): T {
+  const before = shapeOnly;
+  shapeOnly = true;
+  try {
+    return fn();
+  } finally {
+    shapeOnly = before;
+  }
+}
+
 export function fillTensor(filler: Message | undefined, shape: number[], rng: Rng, where?: string): tf.Variable {
+  if (shapeOnly) return tf.variable(tf.zeros(shape), true);
   return tf.variable(tf.tensor(fillValues(filler, shape, rng, where), shape, 'float32'), true);
 }

@@ -6,7 +6,8 @@ import { loadCaffeFile, type NetFormat } from '../proto/load.js';
 import type { CaffeMessageKind } from '../proto/text.js';
 import type { Message } from '../proto/schema.js';
 import { has } from '../proto/schema.js';
-import { layerIncluded, Phase, phaseName, type NetStateSpec } from './net-state.js';
+import { filterNet, layerIncluded, Phase, phaseName, type NetStateSpec } from './net-state.js';
+import { inferShapes, type LayerShapes } from './shapes.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
@@ -21,12 +22,18 @@ export interface LayerRow {
   phases: 'TRAIN' | 'TEST' | 'both' | 'none';
   known: boolean;
   position?: SourcePosition;
+  /** Top shapes from static inference (undefined where unknown without data). */
+  topShapes: (number[] | undefined)[];
+  params: number;
+  flops?: number;
 }
 
 export interface CheckOptions {
   phase?: number;
   level?: number;
   stage?: string[];
+  /** Shapes for blobs kdnet cannot know statically (a Data layer's tops), e.g. { data: [64, 1, 28, 28] }. */
+  inputShapes?: Record<string, number[]>;
 }
 
 export interface NetCheck {
@@ -38,6 +45,8 @@ export interface NetCheck {
   warnings: string[];
   layers: LayerRow[];
   unknownTypes: Map<string, string[]>;
+  /** Parameter count and FLOPs of the whole net per phase (over layers with known shapes). */
+  totals: Array<{ phase: string; params: number; flops: number; complete: boolean }>;
 }
 
 export interface SolverCheck {
@@ -60,6 +69,20 @@ function phasesOf(layer: Message, opts: CheckOptions): LayerRow['phases'] {
 function checkNet(file: string, net: Message, format: NetFormat, upgrades: string[], warnings: string[], opts: CheckOptions): NetCheck {
   const layers: LayerRow[] = [];
   const unknownTypes = new Map<string, string[]>();
+  const phases = opts.phase !== undefined ? [opts.phase] : [Phase.TRAIN, Phase.TEST];
+  const inferred = new Map<Message, LayerShapes>();
+  const totals: NetCheck['totals'] = [];
+  for (const phase of phases) {
+    const filtered = filterNet(net, { phase, level: opts.level ?? 0, stage: opts.stage ?? [] });
+    const rows = inferShapes(filtered, phase, opts.inputShapes);
+    (filtered.layer as Message[]).forEach((l, i) => inferred.has(l) || inferred.set(l, rows[i]!));
+    totals.push({
+      phase: phaseName(phase),
+      params: rows.reduce((s, r) => s + r.params, 0),
+      flops: rows.reduce((s, r) => s + (r.flops ?? 0), 0),
+      complete: rows.every((r) => r.tops.every((t) => t)),
+    });
+  }
   (net.layer as Message[]).forEach((layer, index) => {
     const phases = phasesOf(layer, opts);
     if (opts.phase !== undefined && phases !== 'both' && phases !== phaseName(opts.phase)) return;
@@ -75,9 +98,12 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
       phases,
       known,
       position: p,
+      topShapes: inferred.get(layer)?.tops ?? layer.top.map(() => undefined),
+      params: inferred.get(layer)?.params ?? 0,
+      flops: inferred.get(layer)?.flops,
     });
   });
-  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes };
+  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals };
 }
 
 const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;

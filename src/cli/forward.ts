@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { runForward } from '../net/forward-dump.js';
+import { parsePhase } from '../net/net-state.js';
+import { initBackend } from '../backend/select.js';
+import { KdnetError } from '../errors.js';
+import type { CliIO } from './io.js';
+
+function collectInput(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new KdnetError(`--input expects BLOB=FILE.npy, got '${value}'`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export function registerForward(program: Command, io: CliIO): void {
+  program
+    .command('forward')
+    .description('run a net once on .npy inputs; print the loss and optionally dump every blob (and diff) as NCHW .npy')
+    .requiredOption('--model <net>', 'net .prototxt')
+    .option('--weights <files>', 'comma-separated .caffemodel files, copied by layer name')
+    .option('--input <blob=file>', 'input blob data from a .npy file (repeatable)', collectInput, {})
+    .option('--backward', 'also run backward and dump diffs')
+    .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
+    .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string }) => {
+      await initBackend(o.backend);
+      const r = runForward({
+        model: o.model,
+        weights: o.weights ? o.weights.split(',') : undefined,
+        inputs: o.input,
+        backward: o.backward,
+        dump: o.dump,
+        phase: parsePhase(o.phase),
+      });
+      for (const t of r.lossTops) io.out(`${t.blob} = ${t.value} (* ${t.weight} = ${t.value * t.weight} loss)\n`);
+      io.out(`loss = ${r.loss}\n`);
+      if (o.dump) io.out(`wrote ${r.dumped.length} files to ${o.dump}\n`);
+    });
+}

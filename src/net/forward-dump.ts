@@ -1,0 +1,85 @@
+// `kdnet forward`: run a net once on inputs from .npy files, optionally backward, and dump every blob
+// (and diffs) as NCHW .npy files — the library side of the command.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadNetFile } from '../proto/load.js';
+import { filterNet, Phase } from './net-state.js';
+import { Net } from './net.js';
+import { loadWeightsInto } from '../proto/weights.js';
+import { readNpy, writeNpy } from '../util/npy.js';
+import { KdnetError } from '../errors.js';
+
+export interface ForwardOptions {
+  model: string;
+  weights?: string[];
+  inputs: Record<string, string>;
+  backward?: boolean;
+  dump?: string;
+  phase?: number;
+  level?: number;
+  stage?: string[];
+  seed?: number;
+}
+
+export interface ForwardResult {
+  loss: number;
+  lossTops: Array<{ blob: string; value: number; weight: number }>;
+  dumped: string[];
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+export function runForward(o: ForwardOptions): ForwardResult {
+  const { message } = loadNetFile(o.model);
+  const phase = o.phase ?? Phase.TEST;
+  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), {
+    phase,
+    seed: o.seed,
+    baseDir: path.dirname(o.model),
+  });
+  try {
+    if (o.weights?.length) loadWeightsInto(net, o.weights);
+    for (const [name, file] of Object.entries(o.inputs)) {
+      const arr = readNpy(file);
+      net.setInput(name, tf.tensor(arr.data, arr.shape));
+    }
+    const missing = net.inputNames.filter((n) => !(n in o.inputs));
+    if (missing.length) throw new KdnetError(`no --input given for input blob${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    const loss = net.forward();
+    if (o.backward) {
+      net.clearParamDiffs();
+      net.backward();
+    }
+    const lossTops = net.lossTops().map((t) => ({ blob: t.blob, weight: t.weight, value: net.blob(t.blob).dataSync()[0]! }));
+    const dumped: string[] = [];
+    if (o.dump) {
+      fs.mkdirSync(o.dump, { recursive: true });
+      const write = (file: string, t: tf.Tensor) => {
+        const p = path.join(o.dump!, file);
+        writeNpy(p, Float32Array.from(t.dataSync()), t.shape);
+        dumped.push(p);
+      };
+      for (const name of net.blobNames()) {
+        write(`${safeName(name)}.npy`, net.blob(name));
+        if (o.backward) {
+          const d = net.blobDiff(name);
+          if (d) write(`${safeName(name)}.diff.npy`, d);
+        }
+      }
+      if (o.backward) {
+        for (const layer of net.layers()) {
+          layer.blobs.forEach((_, i) => {
+            const d = net.paramDiff(layer.name, i);
+            if (d) write(`${safeName(layer.name)}.param${i}.diff.npy`, d);
+          });
+        }
+      }
+    }
+    return { loss, lossTops, dumped };
+  } finally {
+    net.dispose();
+  }
+}
