@@ -93,3 +93,30 @@ layers { name: "loss" type: SOFTMAX_LOSS bottom: "ip" bottom: "label" }
     expect(net.layer[0].pooling_param.round_mode).toBe(caffeEnum('PoolingParameter.RoundMode').values.FLOOR);
   });
 });
+
+describe('kdnet upgrade --binary', () => {
+  it('turns a V1 .caffemodel into a V2 one with the same blobs', async () => {
+    const { newMessage, caffeType } = await import('../../src/proto/schema.js');
+    const v1 = newMessage('NetParameter', { name: 'old' });
+    v1.layers = [
+      newMessage('V1LayerParameter', {
+        name: 'conv1',
+        type: caffeEnum('V1LayerParameter.LayerType').values.CONVOLUTION,
+        blobs: [newMessage('BlobProto', { num: 2, channels: 1, height: 3, width: 3, data: [...Array(18).keys()] })],
+        blobs_lr: [1, 2],
+      }),
+    ];
+    const inFile = path.join(dir, 'old.caffemodel');
+    fs.writeFileSync(inFile, caffeType('NetParameter').encode(v1).finish());
+    const outFile = path.join(dir, 'new.caffemodel');
+    const r = await run('upgrade', '--binary', inFile, outFile);
+    expect(r.code, r.stderr).toBe(0);
+    const v2 = caffeType('NetParameter').decode(fs.readFileSync(outFile)) as unknown as Record<string, any>;
+    expect(v2.layers).toHaveLength(0);
+    expect(v2.layer[0].name).toBe('conv1');
+    expect(v2.layer[0].type).toBe('Convolution');
+    expect(v2.layer[0].blobs[0].data).toHaveLength(18);
+    expect(Number(v2.layer[0].blobs[0].channels)).toBe(1);
+    expect((await run('upgrade', '--binary', inFile)).code).toBe(1);
+  });
+});
