@@ -15,7 +15,8 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
-function prefix(level: LogLevel): string {
+/** glog's line prefix (`I1124 20:14:18.123456 12345 kdnet]`), which Caffe's log parsers expect. */
+export function prefix(level: LogLevel): string {
   const d = new Date();
   return `${level}${pad(d.getMonth() + 1)}${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(
     d.getSeconds(),

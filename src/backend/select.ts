@@ -6,6 +6,7 @@ import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
 import { registerWorkarounds } from './workarounds.js';
 import './kernels/index.js';
+import { hdf5Ready } from '../data/hdf5-file.js';
 
 const require = createRequire(import.meta.url);
 
@@ -75,6 +76,7 @@ export async function initBackend(requested: string | undefined = process.env.KD
     else throw new Error('no tfjs backend could initialize');
   }
   await tf.ready();
+  await hdf5Ready();
   registerWorkarounds(choice.name);
   current = choice;
   if (!quiet) log.info(`Using backend ${choice.name} (${choice.reason})`);

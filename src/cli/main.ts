@@ -6,7 +6,8 @@ import { processIO, type CliIO } from './io.js';
 import { registerCheck } from './check.js';
 import { registerUpgrade } from './upgrade.js';
 import { registerForward } from './forward.js';
-import { setLogSink, type LogSink } from '../log.js';
+import { registerTrain } from './train.js';
+import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,9 +24,11 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerCheck(program, io, setExit);
   registerUpgrade(program, io);
   registerForward(program, io);
+  registerTrain(program, io);
 
-  // Log lines go to the CLI's error stream (Caffe logs to stderr too), so stdout stays the command's output.
-  const previous: LogSink = setLogSink((level, m) => io.err(`${level === 'I' ? '' : level === 'W' ? 'warning: ' : 'error: '}${m}\n`));
+  // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
+  // the command's output and Caffe's log parsers read kdnet's logs.
+  const previous: LogSink = setLogSink((level, m) => io.err(m.split('\n').map((line) => `${prefix(level)} ${line}\n`).join('')));
   try {
     await program.parseAsync(normalizeCaffeFlags(argv), { from: 'user' });
     return exitCode;

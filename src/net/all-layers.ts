@@ -1,5 +1,6 @@
 // Imports every layer family so that each registers its types.
 import '../layers/input.js';
+import '../layers/data/index.js';
 import '../layers/vision/index.js';
 import '../layers/neuron/index.js';
 import '../layers/common/index.js';

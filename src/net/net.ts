@@ -66,6 +66,8 @@ export class Net {
   private inputs = new Map<string, tf.Tensor>();
   private extraTopDiffs = new Map<string, tf.Tensor>();
   private readonly ctx: LayerContext;
+  /** Set when this net computes with another net's parameter tensors: it must not free them. */
+  private sharesParameters = false;
 
   constructor(param: Message, options: NetOptions) {
     this.name = param.name;
@@ -295,6 +297,45 @@ export class Net {
     return id === undefined || id < 0 ? undefined : this.paramDiffs.get(id);
   }
 
+  /** Accumulated diff of learnable parameter `id` (index into learnableParams) after backward. */
+  learnableParamDiff(id: number): tf.Tensor | undefined {
+    return this.paramDiffs.get(id);
+  }
+
+  /** Replaces the accumulated diff of learnable parameter `id` (the solver's normalize/clip/regularize steps). */
+  setLearnableParamDiff(id: number, diff: tf.Tensor): void {
+    const old = this.paramDiffs.get(id);
+    if (old && old !== diff) old.dispose();
+    this.paramDiffs.set(id, diff);
+  }
+
+  /**
+   * Caffe's ShareTrainedLayersWith: every layer of this net whose name exists in `source` computes with the
+   * source layer's parameter tensors (test nets share the train net's weights and BatchNorm statistics).
+   */
+  shareParametersWith(source: Net): void {
+    const byName = new Map(source.layers().map((l) => [l.name, l]));
+    for (const e of this.entries) {
+      const src = byName.get(e.layer.name);
+      if (!src || !src.blobs.length) continue;
+      if (src.blobs.length !== e.layer.blobs.length) {
+        throw new KdnetError(`layer "${e.layer.name}" has ${e.layer.blobs.length} parameter blobs in one net and ${src.blobs.length} in the other`, { layer: e.layer.name });
+      }
+      e.layer.blobs.forEach((b, i) => {
+        const sb = src.blobs[i]!;
+        if (b === sb) return;
+        if (b.shape.join(',') !== sb.shape.join(',')) {
+          throw new KdnetError(`layer "${e.layer.name}" blob ${i} has shape [${b.shape}] here but [${sb.shape}] in the net it shares with`, { layer: e.layer.name });
+        }
+        const id = e.paramIds[i]!;
+        if (id >= 0 && this.learnableParams[id]!.tensor === b) this.learnableParams[id]!.tensor = sb;
+        this.sharesParameters = true;
+        b.dispose();
+        e.layer.blobs[i] = sb;
+      });
+    }
+  }
+
   /** A diff to seed into a non-loss output before backward (like writing net.blobs[o].diff in pycaffe). */
   setTopDiff(name: string, diff: tf.Tensor): void {
     this.extraTopDiffs.get(name)?.dispose();
@@ -418,6 +459,17 @@ export class Net {
     }
   }
 
+  /** The first layer output (in forward order) holding NaN or ±Inf, for a clear message when training diverges. */
+  firstNonFiniteBlob(): { layer: string; blob: string } | undefined {
+    for (const e of this.entries) {
+      for (const t of e.tops) {
+        const d = this.data.get(t.id);
+        if (d && tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(d))).dataSync()[0])) return { layer: e.layer.name, blob: t.name };
+      }
+    }
+    return undefined;
+  }
+
   /** Releases every tensor the net holds. */
   dispose(): void {
     this.releaseData();
@@ -427,11 +479,13 @@ export class Net {
     this.inputs.clear();
     for (const t of this.extraTopDiffs.values()) t.dispose();
     this.extraTopDiffs.clear();
-    const seen = new Set<tf.Tensor>();
-    for (const e of this.entries) {
-      for (const b of e.layer.blobs) if (!seen.has(b)) (seen.add(b), b.dispose());
-      e.layer.blobs = [];
+    if (!this.sharesParameters) {
+      const seen = new Set<tf.Tensor>();
+      for (const e of this.entries) {
+        for (const b of e.layer.blobs) if (!seen.has(b)) (seen.add(b), b.dispose());
+      }
     }
+    for (const e of this.entries) e.layer.blobs = [];
   }
 }
 

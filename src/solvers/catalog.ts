@@ -8,12 +8,20 @@ export const SOLVER_TYPES = [
   { type: 'Adam', legacy: 'ADAM' },
 ] as const;
 
-const implemented = new Set<string>();
+import type { UpdateRule } from './update-rule.js';
+import { sgd } from './sgd.js';
+import { nesterov } from './nesterov.js';
+import { adagrad } from './adagrad.js';
+import { rmsprop } from './rmsprop.js';
+import { adadelta } from './adadelta.js';
+import { adam } from './adam.js';
 
-export function markSolverImplemented(type: string): void {
-  implemented.add(type);
+const rules: Record<string, UpdateRule> = { SGD: sgd, Nesterov: nesterov, AdaGrad: adagrad, RMSProp: rmsprop, AdaDelta: adadelta, Adam: adam };
+
+export function updateRule(type: string): UpdateRule | undefined {
+  return rules[type];
 }
 
 export function implementedSolverTypes(): ReadonlySet<string> {
-  return implemented;
+  return new Set(Object.keys(rules));
 }

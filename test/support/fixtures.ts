@@ -48,8 +48,8 @@ export function fixtureCases(kind?: string): FixtureCase[] {
 }
 
 /** Layer types a case's net uses that kdnet has not registered yet. */
-export function missingLayerTypes(c: FixtureCase): string[] {
-  const { message } = loadNetFile(path.join(fixturesRoot, c.dir, 'net.prototxt'));
+export function missingLayerTypes(c: FixtureCase, netFile = 'net.prototxt'): string[] {
+  const { message } = loadNetFile(path.join(fixturesRoot, c.dir, netFile));
   return [...new Set((message.layer as Array<{ type: string }>).map((l) => l.type))].filter((t) => !layerFactory(t));
 }
 

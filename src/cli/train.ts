@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { train } from '../solvers/train.js';
+import { parseSignalEffect } from '../solvers/signals.js';
+import { initBackend } from '../backend/select.js';
+import { log } from '../log.js';
+import { progressReporter } from './progress.js';
+import type { CliIO } from './io.js';
+
+export function registerTrain(program: Command, _io: CliIO): void {
+  program
+    .command('train')
+    .description('train a net as `caffe train` does (same solver semantics, log lines and snapshot files)')
+    .requiredOption('--solver <file>', 'solver .prototxt')
+    .option('--weights <files>', 'comma-separated .caffemodel files to finetune from (copied by layer name)')
+    .option('--snapshot <file>', '.solverstate to resume from')
+    .option('--stage <stages>', 'comma-separated NetState stages added to train_state and test_state')
+    .option('--level <n>', 'NetState level for the nets')
+    .option('--iterations <n>', 'override max_iter')
+    .option('--sigint_effect <effect>', 'on Ctrl-C: stop, snapshot or none', 'stop')
+    .option('--sighup_effect <effect>', 'on SIGHUP: stop, snapshot or none', 'snapshot')
+    .option('--log-json <file>', 'append one JSON object per display and test event')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .option('--gpu <ids>', 'accepted for Caffe compatibility')
+    .action(async (o: Record<string, string | undefined>) => {
+      await initBackend(o.backend);
+      if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
+      const progress = progressReporter();
+      try {
+        const solver = train({
+          solver: o.solver!,
+          weights: o.weights ? o.weights.split(',') : undefined,
+          snapshot: o.snapshot,
+          stage: o.stage ? o.stage.split(',') : undefined,
+          level: o.level !== undefined ? Number(o.level) : undefined,
+          iterations: o.iterations !== undefined ? Number(o.iterations) : undefined,
+          sigintEffect: parseSignalEffect('sigint_effect', o.sigint_effect!),
+          sighupEffect: parseSignalEffect('sighup_effect', o.sighup_effect!),
+          logJson: o.logJson,
+          onProgress: progress.update,
+        });
+        solver.dispose();
+      } finally {
+        progress.stop();
+      }
+    });
+}

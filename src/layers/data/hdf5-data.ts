@@ -1,0 +1,116 @@
+// HDF5Data: batches of rows from the datasets named after the tops, in the .h5 files listed by
+// hdf5_data_param.source, with Caffe's cursor (row by row, next file at the end, optional shuffles).
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Layer, type Shape } from '../layer.js';
+import { registerLayer } from '../registry.js';
+import { readHdf5Datasets, type Hdf5Dataset } from '../../data/hdf5-file.js';
+import { resolveDataPath } from '../../util/resolve-path.js';
+
+export class HDF5DataLayer extends Layer {
+  private files: string[] = [];
+  private filePermutation: number[] = [];
+  private currentFile = 0;
+  private currentRow = 0;
+  private rowPermutation: number[] = [];
+  private datasets = new Map<string, Hdf5Dataset>();
+
+  override bottomCount(): [number, number] {
+    return [0, 0];
+  }
+  override topCount(): [number, number] {
+    return [1, Infinity];
+  }
+  override hasBackward(): boolean {
+    return false;
+  }
+
+  setup(): Shape[] {
+    const p = this.param.hdf5_data_param;
+    if (!p || !p.source) throw this.error('hdf5_data_param.source is required', 'hdf5_data_param');
+    if (!(p.batch_size > 0)) throw this.error('hdf5_data_param.batch_size must be positive', 'hdf5_data_param');
+    if (!this.files.length) {
+      const list = resolveDataPath(p.source, this.ctx.baseDir);
+      let text: string;
+      try {
+        text = fs.readFileSync(list, 'utf8');
+      } catch {
+        throw this.error(`cannot read the HDF5 file list ${p.source}`, 'hdf5_data_param');
+      }
+      this.files = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .map((f) => resolveDataPath(f, this.ctx.baseDir, path.dirname(list)));
+      if (!this.files.length) throw this.error(`the HDF5 file list ${p.source} names no files`, 'hdf5_data_param');
+      this.filePermutation = this.files.map((_, i) => i);
+      if (p.shuffle) this.shuffle(this.filePermutation);
+      this.currentFile = 0;
+      this.load(this.filePermutation[0]!);
+    }
+    return (this.param.top as string[]).map((t) => [p.batch_size, ...this.datasets.get(t)!.shape.slice(1)]);
+  }
+
+  private shuffle(xs: number[]): void {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.ctx.rng.uniform() * (i + 1));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+  }
+
+  private load(index: number): void {
+    const file = this.files[index]!;
+    const tops = this.param.top as string[];
+    this.datasets = readHdf5Datasets(file, tops, `layer "${this.name}"`);
+    const rows = this.datasets.get(tops[0]!)!.shape[0]!;
+    for (const t of tops) {
+      if (this.datasets.get(t)!.shape[0] !== rows) {
+        throw this.error(`${file}: dataset '${t}' has ${this.datasets.get(t)!.shape[0]} rows but '${tops[0]}' has ${rows}`);
+      }
+    }
+    this.rowPermutation = [...Array(rows).keys()];
+    if (this.param.hdf5_data_param.shuffle) this.shuffle(this.rowPermutation);
+    this.currentRow = 0;
+  }
+
+  private next(): void {
+    const rows = this.rowPermutation.length;
+    if (++this.currentRow === rows) {
+      if (this.files.length > 1) {
+        if (++this.currentFile === this.files.length) {
+          this.currentFile = 0;
+          if (this.param.hdf5_data_param.shuffle) this.shuffle(this.filePermutation);
+        }
+        this.load(this.filePermutation[this.currentFile]!);
+      }
+      this.currentRow = 0;
+      if (this.param.hdf5_data_param.shuffle) this.shuffle(this.rowPermutation);
+    }
+  }
+
+  override forward(): tf.Tensor[] {
+    const batch = this.param.hdf5_data_param.batch_size as number;
+    const tops = this.param.top as string[];
+    const out = tops.map((t) => {
+      const d = this.datasets.get(t)!;
+      return { rowSize: d.data.length / d.shape[0]!, buf: new Float32Array(batch * (d.data.length / d.shape[0]!)), shape: [batch, ...d.shape.slice(1)] };
+    });
+    for (let i = 0; i < batch; i++) {
+      const row = this.rowPermutation[this.currentRow]!;
+      tops.forEach((t, k) => {
+        const d = this.datasets.get(t)!.data;
+        const o = out[k]!;
+        o.buf.set(d.subarray(row * o.rowSize, (row + 1) * o.rowSize), i * o.rowSize);
+      });
+      this.next();
+    }
+    return out.map((o) => tf.tensor(o.buf, o.shape));
+  }
+
+  compute(): tf.Tensor[] {
+    return this.forward();
+  }
+}
+
+registerLayer('HDF5Data', HDF5DataLayer);

@@ -1,0 +1,51 @@
+// Caffe's learning-rate policies (SGDSolver::GetLearningRate), in float32 like Caffe's Dtype.
+import type { Message } from '../proto/schema.js';
+import { KdnetError } from '../errors.js';
+import { log } from '../log.js';
+
+const f = Math.fround;
+
+export class LearningRate {
+  /** multistep's position in stepvalue (saved in .solverstate as current_step). */
+  currentStep = 0;
+
+  constructor(private readonly p: Message) {
+    const policies = ['fixed', 'step', 'exp', 'inv', 'multistep', 'poly', 'sigmoid'];
+    if (!policies.includes(p.lr_policy)) {
+      throw new KdnetError(
+        p.lr_policy ? `unknown lr_policy '${p.lr_policy}' (one of ${policies.join(', ')})` : `the solver has no lr_policy (one of ${policies.join(', ')})`,
+      );
+    }
+  }
+
+  rate(iter: number): number {
+    const p = this.p;
+    const base = f(p.base_lr);
+    switch (p.lr_policy as string) {
+      case 'fixed':
+        return base;
+      case 'step': {
+        if (!(Number(p.stepsize) > 0)) throw new KdnetError('lr_policy "step" needs a positive stepsize');
+        return f(base * f(Math.pow(p.gamma, Math.floor(iter / Number(p.stepsize)))));
+      }
+      case 'exp':
+        return f(base * f(Math.pow(p.gamma, iter)));
+      case 'inv':
+        return f(base * f(Math.pow(f(1 + f(p.gamma * iter)), -p.power)));
+      case 'multistep': {
+        const steps = (p.stepvalue as number[]).map(Number);
+        if (this.currentStep < steps.length && iter >= steps[this.currentStep]!) {
+          this.currentStep++;
+          log.info(`MultiStep Status: Iteration ${iter}, step = ${this.currentStep}`);
+        }
+        return f(base * f(Math.pow(p.gamma, this.currentStep)));
+      }
+      case 'poly':
+        return f(base * f(Math.pow(f(1 - f(iter / Number(p.max_iter))), p.power)));
+      case 'sigmoid':
+        return f(base * f(1 / f(1 + f(Math.exp(f(-p.gamma * f(iter - Number(p.stepsize))))))));
+      default:
+        throw new KdnetError(`unknown lr_policy '${p.lr_policy}'`);
+    }
+  }
+}
