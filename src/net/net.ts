@@ -66,6 +66,8 @@ export class Net {
   private inputs = new Map<string, tf.Tensor>();
   private extraTopDiffs = new Map<string, tf.Tensor>();
   private readonly ctx: LayerContext;
+  /** When set, forward/backward add each layer's wall time (ms) here (`kdnet time`). */
+  profile?: { forward: Map<string, number>; backward: Map<string, number> };
   /** Set when this net computes with another net's parameter tensors: it must not free them. */
   private sharesParameters = false;
 
@@ -380,7 +382,13 @@ export class Net {
           e.tops.forEach((t, i) => (t.shape = topShapes[i] ?? t.shape));
           e.bottoms.forEach((b, i) => (b.shape = shapes[i]!));
         }
+        const t0 = this.profile ? performance.now() : 0;
         tops = e.layer.forward(bottoms);
+        if (this.profile) {
+          tops.forEach((t) => t.dataSync());
+          const m = this.profile.forward;
+          m.set(e.layer.name, (m.get(e.layer.name) ?? 0) + performance.now() - t0);
+        }
       }
       e.tops.forEach((t, i) => {
         const v = tops[i];
@@ -441,7 +449,13 @@ export class Net {
         return z;
       });
       const bottoms = e.bottoms.map((b) => this.data.get(b.id)!);
+      const t0 = this.profile ? performance.now() : 0;
       const { bottomDiffs, paramDiffs } = e.layer.backward(bottoms, tops, topDiffs, e.bottomNeedBackward);
+      if (this.profile) {
+        [...bottomDiffs, ...paramDiffs].forEach((d) => d?.dataSync());
+        const m = this.profile.backward;
+        m.set(e.layer.name, (m.get(e.layer.name) ?? 0) + performance.now() - t0);
+      }
       zeros.forEach((z) => z.dispose());
       bottomDiffs.forEach((d, i) => {
         if (!d) return;

@@ -1,0 +1,57 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { testNet, timeNet } from '../net/test-time.js';
+import { initBackend } from '../backend/select.js';
+import type { CliIO } from './io.js';
+
+function common(cmd: Command, iterationsDefault: string): Command {
+  return cmd
+    .requiredOption('--model <net>', 'net .prototxt')
+    .option('--weights <files>', 'comma-separated .caffemodel files')
+    .option('--iterations <n>', 'number of iterations', iterationsDefault)
+    .option('--stage <stages>', 'comma-separated NetState stages')
+    .option('--level <n>', 'NetState level', '0')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .option('--gpu <ids>', 'accepted for Caffe compatibility');
+}
+
+type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string };
+const runOptions = (o: Opts) => ({
+  model: o.model,
+  weights: o.weights ? o.weights.split(',') : undefined,
+  iterations: Number(o.iterations),
+  stage: o.stage ? o.stage.split(',') : undefined,
+  level: Number(o.level),
+});
+
+export function registerTestTime(program: Command, io: CliIO): void {
+  common(program.command('test').description('score a trained net: mean of every output over N batches (as `caffe test`)'), '50').action(
+    async (o: Opts) => {
+      await initBackend(o.backend);
+      testNet(runOptions(o));
+    },
+  );
+  common(program.command('time').description('per-layer forward/backward time in ms (as `caffe time`)'), '50').action(async (o: Opts) => {
+    await initBackend(o.backend);
+    timeNet(runOptions(o));
+  });
+  program
+    .command('device_query')
+    .description('show the compute backend, threads, SIMD and memory')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .action(async (o: { backend?: string }) => {
+      const choice = await initBackend(o.backend, true);
+      const env = tf.env();
+      const lines = [
+        ['backend', `${choice.name} (${choice.reason})`],
+        ['tfjs-core', tf.version_core],
+        ['cpu', `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`],
+        ['threads', choice.name === 'wasm' ? '1 (tfjs-backend-wasm in Node is single-threaded)' : String(os.cpus().length)],
+        ['simd', choice.name === 'wasm' ? String(env.getBool('WASM_HAS_SIMD_SUPPORT')) : 'n/a'],
+        ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(os.freemem() / 2 ** 30).toFixed(1)} GiB free`],
+        ['node', process.version],
+      ];
+      for (const [k, v] of lines) io.out(`${k.padEnd(10)} ${v}\n`);
+    });
+}
