@@ -2,6 +2,7 @@
 // blobs, forward maps bottoms to tops, backward maps top diffs to bottom diffs and parameter diffs.
 // Tensors are NCHW (Caffe's blob layout) at this boundary; a layer may use another layout inside.
 import * as tf from '@tensorflow/tfjs-core';
+import '../backend/tfjs-setup.js';
 import type { Message } from '../proto/schema.js';
 import { KdnetError } from '../errors.js';
 import { positionOf } from '../prototxt/side-tables.js';
