@@ -170,7 +170,14 @@ export class Net {
           position: positionOf(lp, 'param', i),
         });
       }
-      // The layer computes with the owner's tensor (reshaped view for PERMISSIVE sharing).
+      if (!sameShape) {
+        throw new KdnetError(
+          `shared parameter '${shareName}' has shape [${blob.shape.join(', ')}] here but [${owner.tensor.shape.join(', ')}] in layer "${owner.layer}": ` +
+            'kdnet shares PERMISSIVE parameters only between blobs of the same shape',
+          { layer: lp.name, position: positionOf(lp, 'param', i), path: `layer "${lp.name}".param[${i}]` },
+        );
+      }
+      // The layer computes with the owner's tensor.
       blob.dispose();
       layer.blobs[i] = owner.tensor;
       return ownerId;
@@ -428,7 +435,9 @@ export class Net {
     for (const e of this.entries) {
       e.tops.forEach((t, i) => {
         const w = e.lossWeights[i]!;
-        if (w !== 0) this.addDiff(this.diffs, t.id, tf.fill(this.data.get(t.id)!.shape, w));
+        // A diff written into an output replaces its loss-weight seed, as writing blob.diff does in Caffe.
+        const overridden = this.extraTopDiffs.has(t.name) && this.latest.get(t.name) === t;
+        if (w !== 0 && !overridden) this.addDiff(this.diffs, t.id, tf.fill(this.data.get(t.id)!.shape, w));
       });
     }
     for (const [name, d] of this.extraTopDiffs) {

@@ -31,7 +31,7 @@ export interface GradientCheckResult {
   failures: string[];
 }
 
-export function makeLayer(layerText: string, phase = Phase.TRAIN, seed = 7): Layer {
+export function makeLayer(layerText: string, phase: number = Phase.TRAIN, seed = 7): Layer {
   const net = parseCaffeText(layerText.includes('layer') ? layerText : `layer { ${layerText} }`, 'NetParameter').message;
   const lp = net.layer[0];
   const Factory = layerFactory(lp.type);

@@ -1,2 +1,19 @@
 // Registers the common layer family (one import per layer file).
-export {};
+import './inner-product.js';
+import './concat.js';
+import './slice.js';
+import './split.js';
+import './flatten.js';
+import './reshape.js';
+import './eltwise.js';
+import './softmax.js';
+import './argmax.js';
+import './mvn.js';
+import './batch-norm.js';
+import './batch-reindex.js';
+import './embed.js';
+import './filter.js';
+import './tile.js';
+import './reduction.js';
+import './parameter.js';
+import './silence.js';

@@ -1,2 +1,4 @@
 // Registers the recurrent layer family (one import per layer file).
-export {};
+import './rnn.js';
+import './lstm.js';
+import './lstm-unit.js';

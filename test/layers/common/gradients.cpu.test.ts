@@ -1,0 +1,4 @@
+import { commonGradientSuite, embedFixtureSuite } from './gradient-suite.js';
+
+commonGradientSuite('cpu');
+embedFixtureSuite('cpu');
