@@ -102,6 +102,8 @@ export function withShapeOnlyFillers<T>(fn: () => T): T {
 }
 
 export function fillTensor(filler: Message | undefined, shape: number[], rng: Rng, where?: string): tf.Variable {
-  if (shapeOnly) return tf.variable(tf.zeros(shape), true);
-  return tf.variable(tf.tensor(fillValues(filler, shape, rng, where), shape, 'float32'), true);
+  const initial = shapeOnly ? tf.zeros(shape) : tf.tensor(fillValues(filler, shape, rng, where), shape, 'float32');
+  const v = tf.variable(initial, true);
+  initial.dispose();
+  return v;
 }

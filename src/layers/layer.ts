@@ -101,6 +101,16 @@ export abstract class Layer {
     });
   }
 
+  /**
+   * Position state beyond parameters (a data layer's cursor), saved next to snapshots so a resumed run
+   * continues exactly where it stopped. JSON-serializable; undefined when the layer has none.
+   */
+  saveState(): unknown {
+    return undefined;
+  }
+
+  restoreState(_state: unknown): void {}
+
   /** Releases parameter tensors. */
   dispose(): void {
     for (const b of this.blobs) b.dispose();

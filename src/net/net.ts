@@ -125,8 +125,9 @@ export class Net {
       if ((lp.loss_weight as number[]).length) return (lp.loss_weight as number[])[i] ?? 0;
       return layer.isLoss() && i === 0 ? 1 : 0;
     });
-    if ((lp.loss_weight as number[]).length > nt) {
-      throw new KdnetError(`loss_weight has ${(lp.loss_weight as number[]).length} values for ${nt} top blob(s)`, where('loss_weight'));
+    const nw = (lp.loss_weight as number[]).length;
+    if (nw && nw !== nt) {
+      throw new KdnetError(`loss_weight must be given once per top blob: ${nw} value(s) for ${nt} top(s)`, where('loss_weight'));
     }
 
     const paramIds = layer.blobs.map((blob, i) => this.registerParam(layer, lp, i, blob));
@@ -482,6 +483,21 @@ export class Net {
     }
   }
 
+  /** RNG stream and layer cursors, for exact resume (see Layer.saveState). */
+  saveState(): { rng: [number, number | null]; layers: Record<string, unknown> } {
+    const layers: Record<string, unknown> = {};
+    for (const e of this.entries) {
+      const s = e.layer.saveState();
+      if (s !== undefined) layers[e.layer.name] = s;
+    }
+    return { rng: this.ctx.rng.getState(), layers };
+  }
+
+  restoreState(state: { rng: [number, number | null]; layers: Record<string, unknown> }): void {
+    this.ctx.rng.setState(state.rng);
+    for (const e of this.entries) if (e.layer.name in state.layers) e.layer.restoreState(state.layers[e.layer.name]);
+  }
+
   /** The first layer output (in forward order) holding NaN or ±Inf, for a clear message when training diverges. */
   firstNonFiniteBlob(): { layer: string; blob: string } | undefined {
     for (const e of this.entries) {
@@ -508,7 +524,10 @@ export class Net {
         for (const b of e.layer.blobs) if (!seen.has(b)) (seen.add(b), b.dispose());
       }
     }
-    for (const e of this.entries) e.layer.blobs = [];
+    for (const e of this.entries) {
+      e.layer.blobs = [];
+      e.layer.dispose(); // layer-held state (Dropout's mask, recurrent states)
+    }
   }
 }
 

@@ -27,11 +27,17 @@ export function readCaffemodel(file: string): Message {
   return readBinaryMessage(file, 'NetParameter');
 }
 
-/** Shape of a BlobProto: `shape.dim`, or the legacy num/channels/height/width. */
+const LEGACY_DIMS = ['num', 'channels', 'height', 'width'] as const;
+
+/** Whether a BlobProto uses the V1 num/channels/height/width fields (Caffe checks has_* of any of them). */
+function hasLegacyShape(blob: Message): boolean {
+  return LEGACY_DIMS.some((k) => has(blob, k));
+}
+
+/** Shape of a BlobProto: the legacy 4-D fields when set, else `shape.dim` (absent = a 0-axis blob). */
 export function blobShape(blob: Message): number[] {
-  if (has(blob, 'shape')) return (blob.shape.dim as number[]).map(Number);
-  const legacy = ['num', 'channels', 'height', 'width'].map((k) => Number(blob[k] ?? 0));
-  return legacy;
+  if (hasLegacyShape(blob)) return LEGACY_DIMS.map((k) => Number(blob[k] ?? 0));
+  return has(blob, 'shape') ? (blob.shape.dim as number[]).map(Number) : [];
 }
 
 export function blobValues(blob: Message): Float32Array {
@@ -42,7 +48,7 @@ export function blobValues(blob: Message): Float32Array {
 
 /** Caffe's Blob::ShapeEquals: legacy 4-D blobs match a blob whose shape, left-padded with 1s, is the same. */
 function shapeMatches(target: number[], source: Message): boolean {
-  if (has(source, 'shape')) return blobShape(source).join(',') === target.join(',');
+  if (!hasLegacyShape(source)) return blobShape(source).join(',') === target.join(',');
   if (target.length > 4) return false;
   const padded = [...Array(4 - target.length).fill(1), ...target];
   return blobShape(source).join(',') === padded.join(',');
@@ -77,7 +83,9 @@ export function copyTrainedLayers(net: Net, weights: Message, source = 'weights'
           { layer: src.name },
         );
       }
-      target.assign(tf.tensor(blobValues(b), target.shape, 'float32'));
+      const value = tf.tensor(blobValues(b), target.shape, 'float32');
+      target.assign(value);
+      value.dispose();
     });
     filled.add(src.name);
   }

@@ -26,7 +26,9 @@ export class LearningRate {
         return base;
       case 'step': {
         if (!(Number(p.stepsize) > 0)) throw new KdnetError('lr_policy "step" needs a positive stepsize');
-        return f(base * f(Math.pow(p.gamma, Math.floor(iter / Number(p.stepsize)))));
+        // Caffe records the step index here too (it is saved as current_step in the .solverstate).
+        this.currentStep = Math.floor(iter / Number(p.stepsize));
+        return f(base * f(Math.pow(p.gamma, this.currentStep)));
       }
       case 'exp':
         return f(base * f(Math.pow(p.gamma, iter)));

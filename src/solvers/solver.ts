@@ -1,7 +1,9 @@
 // Caffe's Solver: builds the train and test nets from a SolverParameter, runs Step/Solve with Caffe's
 // display, test, learning-rate, regularization, clipping, iter_size and snapshot behaviour, and logs Caffe's
 // lines so existing log parsers keep working.
+import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { has, newMessage, type Message } from '../proto/schema.js';
 import { loadNetFile } from '../proto/load.js';
@@ -387,6 +389,9 @@ export class Solver {
     writeNetSnapshot(model, this.net, this.trainLayerParams, this.param.snapshot_diff === true);
     log.info(`Snapshotting solver state to binary proto file ${state}`);
     writeSolverState(state, { iter: this.iter, learnedNet: model, currentStep: this.lr.currentStep, history: this.history.flat() });
+    // Caffe's solver state has no place for data cursors and random streams; kdnet keeps them beside it so
+    // that a resumed run continues exactly (Caffe's own resume restarts its data layers).
+    writeFileAtomic(`${base}.kdnetstate`, JSON.stringify({ train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) }));
     return { model, state };
   }
 
@@ -406,6 +411,14 @@ export class Solver {
     expected.forEach((t) => t.dispose());
     const per = this.net.learnableParams.length;
     this.history = Array.from({ length: this.rule.historySets }, (_, k) => flat.slice(k * per, (k + 1) * per));
+    const sidecar = stateFile.replace(/\.solverstate$/, '') + '.kdnetstate';
+    if (fs.existsSync(sidecar)) {
+      const saved = JSON.parse(fs.readFileSync(sidecar, 'utf8'));
+      this.net.restoreState(saved.train);
+      this.testNets.forEach((t, i) => saved.tests?.[i] && t.restoreState(saved.tests[i]));
+    } else {
+      log.info(`No ${path.basename(sidecar)} beside the solver state: data layers restart from their first record (as in Caffe)`);
+    }
   }
 
   loadWeights(files: string[]): void {

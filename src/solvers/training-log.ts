@@ -8,7 +8,8 @@ export interface CurvePoint {
   value: number;
 }
 
-const DISPLAY = /Iteration (\d+) \([^)]*\), loss = ([-+\w.]+)/;
+// The display line, and the final `Iteration N, loss = X` line Solve() prints after the last update.
+const DISPLAY = /Iteration (\d+)(?: \([^)]*\))?, loss = ([-+\w.]+)/;
 const LR = /Iteration (\d+), lr = ([-+\w.]+)/;
 const TESTING = /Iteration (\d+), Testing net \(#(\d+)\)/;
 const TEST_OUTPUT = /Test net output #\d+: (\S+) = ([-+\w.]+)/;

@@ -32,6 +32,16 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** The full state, to resume a stream exactly (kdnet's snapshot sidecar). */
+  getState(): [number, number | null] {
+    return [this.state, this.spare ?? null];
+  }
+
+  setState([state, spare]: [number, number | null]): void {
+    this.state = state >>> 0;
+    this.spare = spare ?? undefined;
+  }
+
   /** A new independent stream derived from this one. */
   fork(): Rng {
     return new Rng(Math.floor(this.uniform() * 4294967296));

@@ -63,23 +63,39 @@ layer { name: "b" type: "EuclideanLoss" bottom: "x" bottom: "t" top: "lb" loss_w
     net.dispose();
   });
 
-  it('skips backward where nothing needs it, and force_backward / propagate_down change that', () => {
-    const text = (extra: string, pd = '') => `${extra}
+  it('skips backward where nothing needs it; force_backward and propagate_down change that', () => {
+    const text = (extra: string) => `${extra}
 ${input('x', [2, 2])}
 ${input('t', [2, 2])}
 layer { name: "relu" type: "ReLU" bottom: "x" top: "y" }
-layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" ${pd} }`;
-    for (const [extra, pd, expectX] of [
-      ['', '', false],
-      ['force_backward: true', '', true],
-      ['force_backward: true', 'propagate_down: false propagate_down: true', false],
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" }`;
+    for (const [extra, expectX] of [
+      ['', false],
+      ['force_backward: true', true],
     ] as const) {
-      const net = build(text(extra, pd));
+      const net = build(text(extra));
       net.setInput('x', tf.tensor([[1, -1], [2, 3]]));
       net.setInput('t', tf.zeros([2, 2]));
       net.forward();
       net.backward();
-      expect(net.blobDiff('x') !== undefined, `${extra} ${pd}`).toBe(expectX);
+      expect(net.blobDiff('x') !== undefined, extra).toBe(expectX);
+      net.dispose();
+    }
+    // propagate_down: false stops the gradient into a learnable layer's output (without force_backward,
+    // which Caffe lets override it).
+    for (const [pd, expectParamDiff] of [
+      ['', true],
+      ['propagate_down: false propagate_down: false', false],
+    ] as const) {
+      const net = build(`${input('x', [2, 2])}
+${input('t', [2, 3])}
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" ${pd} }`);
+      net.setInput('x', tf.tensor([[1, -1], [2, 3]]));
+      net.setInput('t', tf.zeros([2, 3]));
+      net.forward();
+      net.backward();
+      expect(net.paramDiff('ip', 0) !== undefined, pd).toBe(expectParamDiff);
       net.dispose();
     }
   });
@@ -130,7 +146,7 @@ layer { name: "b" type: "Python" bottom: "y" top: "z" }`),
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(KdnetError);
-      expect((e as KdnetError).oneLine).toBe(`net.prototxt:2:39: layer "r": unknown bottom blob 'nope' (no earlier layer produces it)`);
+      expect((e as KdnetError).oneLine).toBe(`net.prototxt:2:32: layer "r": unknown bottom blob 'nope' (no earlier layer produces it)`);
     }
   });
 

@@ -100,11 +100,15 @@ export function checkGradient(layer: Layer, opts: GradientCheckOptions): Gradien
         const at = (delta: number) => {
           const v = Float32Array.from(base);
           v[idx] = v[idx]! + delta;
-          p.assign(tf.tensor(v, p.shape));
+          const t = tf.tensor(v, p.shape);
+          p.assign(t);
+          t.dispose();
           return objective(bottoms);
         };
         const numeric = (at(step) - at(-step)) / (2 * step);
-        p.assign(tf.tensor(base, p.shape));
+        const orig = tf.tensor(base, p.shape);
+        p.assign(orig);
+        orig.dispose();
         judge(`param ${pi}`, idx, analytic ? analytic[idx]! : 0, numeric);
       }
     });

@@ -89,6 +89,20 @@ export class HDF5DataLayer extends Layer {
     }
   }
 
+  override saveState(): unknown {
+    return { files: this.files, filePermutation: this.filePermutation, currentFile: this.currentFile, currentRow: this.currentRow, rowPermutation: this.rowPermutation };
+  }
+
+  override restoreState(state: unknown): void {
+    const s = state as { files: string[]; filePermutation: number[]; currentFile: number; currentRow: number; rowPermutation: number[] };
+    if (s.files.join('\n') !== this.files.join('\n')) return; // a different file list: start over, as Caffe does
+    this.filePermutation = s.filePermutation;
+    this.currentFile = s.currentFile;
+    this.load(this.filePermutation[this.currentFile]!);
+    this.rowPermutation = s.rowPermutation;
+    this.currentRow = s.currentRow;
+  }
+
   override forward(): tf.Tensor[] {
     const batch = this.param.hdf5_data_param.batch_size as number;
     const tops = this.param.top as string[];

@@ -1,2 +1,3 @@
 // Registers the distill layer family (one import per layer file).
-export {};
+import './knowledge-distillation.js';
+import './temp-softmax-cross-entropy-loss.js';

@@ -1,0 +1,3 @@
+import { distillSuite } from './distill-suite.js';
+
+distillSuite('cpu');

@@ -1,0 +1,3 @@
+import { lossSuite } from './loss-suite.js';
+
+lossSuite('wasm');

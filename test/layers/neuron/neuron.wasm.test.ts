@@ -1,0 +1,3 @@
+import { neuronSuite } from './neuron-suite.js';
+
+neuronSuite('wasm');
