@@ -26,7 +26,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
       if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
       const progress = progressReporter();
       try {
-        const solver = train({
+        const solver = await train({
           solver: o.solver!,
           weights: o.weights ? o.weights.split(',') : undefined,
           snapshot: o.snapshot,

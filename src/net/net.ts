@@ -377,8 +377,15 @@ export class Net {
       let tops: tf.Tensor[];
       if (e.layer.type === 'Input') {
         tops = e.tops.map((t) => {
-          const v = this.inputs.get(t.name);
-          if (!v) throw new KdnetError(`input blob '${t.name}' has no data (setInput first)`, { blob: t.name });
+          let v = this.inputs.get(t.name);
+          if (!v) {
+            // Caffe's Input blobs start zero-filled; a net trained without feeding them sees zeros.
+            if (t.shape.some((d) => !(d >= 0)) || !t.shape.length) {
+              throw new KdnetError(`input blob '${t.name}' has no data and no declared shape (setInput first)`, { blob: t.name });
+            }
+            v = tf.zeros(t.shape);
+            this.inputs.set(t.name, v);
+          }
           return v;
         });
       } else {

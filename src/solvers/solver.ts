@@ -200,8 +200,11 @@ export class Solver {
     return this.smoothedLoss;
   }
 
-  /** Runs `iters` iterations (Caffe's Solver::Step). Returns false when a stop was requested. */
-  step(iters: number): boolean {
+  /**
+   * Runs `iters` iterations (Caffe's Solver::Step). Returns false when a stop was requested. Yields to the
+   * event loop after every iteration so that signals (Ctrl-C) are delivered while training runs.
+   */
+  async step(iters: number): Promise<boolean> {
     const startIter = this.iter;
     const stopIter = this.iter + iters;
     this.losses = [];
@@ -240,6 +243,7 @@ export class Solver {
       this.applyUpdate(displaying);
       this.iter++;
       this.events.onIteration?.(this.iter, Number(this.param.max_iter));
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const action = this.requestedAction();
       const snapshotEvery = Number(this.param.snapshot);
       if ((snapshotEvery && this.iter % snapshotEvery === 0) || action === 'snapshot') this.snapshot();
@@ -346,7 +350,7 @@ export class Solver {
   }
 
   /** Solver::Solve: optional restore, step to max_iter, final snapshot, final display and test. */
-  solve(resumeFile?: string): void {
+  async solve(resumeFile?: string): Promise<void> {
     log.info(`Solving ${this.net.name}`);
     log.info(`Learning Rate Policy: ${this.param.lr_policy}`);
     if (resumeFile) {
@@ -354,7 +358,7 @@ export class Solver {
       this.restore(resumeFile);
     }
     const startIter = this.iter;
-    const completed = this.step(Number(this.param.max_iter) - this.iter);
+    const completed = await this.step(Number(this.param.max_iter) - this.iter);
     const every = Number(this.param.snapshot);
     if (this.param.snapshot_after_train && (!every || this.iter % every !== 0)) this.snapshot();
     if (!completed) {

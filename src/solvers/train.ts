@@ -21,7 +21,7 @@ export interface TrainOptions {
   onProgress?: (iter: number, maxIter: number) => void;
 }
 
-export function train(o: TrainOptions): Solver {
+export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
   const { message } = loadSolverFile(o.solver);
   if (o.iterations !== undefined) message.max_iter = o.iterations;
@@ -40,7 +40,7 @@ export function train(o: TrainOptions): Solver {
       log.info(`Finetuning from ${o.weights.join(',')}`);
       solver.loadWeights(o.weights);
     }
-    solver.solve(o.snapshot);
+    await solver.solve(o.snapshot);
   } finally {
     signals.uninstall();
     if (json !== undefined) fs.closeSync(json);

@@ -29,7 +29,7 @@ function allclose(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-solver-fixtures-'));
 
-function runCase(c: SolverCase) {
+async function runCase(c: SolverCase) {
   const dir = path.join(fixturesRoot, c.dir);
   const { message } = loadSolverFile(path.join(dir, 'solver.prototxt'));
   message.snapshot_prefix = path.join(tmp, c.name);
@@ -43,7 +43,7 @@ function runCase(c: SolverCase) {
   traj.push(flatParams());
   solver.events = { onDisplay: (e) => (losses.push(e.loss), lrs.push(e.lr)) };
   for (let k = 0; k < 20; k++) {
-    solver.step(1);
+    await solver.step(1);
     traj.push(flatParams());
   }
   const snap = solver.snapshot();
@@ -59,9 +59,9 @@ describe.skipIf(!hasFixtures)('solver fixtures (real Caffe trajectories)', () =>
   for (const c of fixtureCases('solver') as SolverCase[]) {
     const missing = missingLayerTypes({ ...c, dir: c.dir } as FixtureCase, 'train.prototxt');
     const test = missing.length ? it.skip : it;
-    test(`${c.name}: ${c.what}${missing.length ? ` (needs ${missing.join(', ')})` : ''}`, () => {
+    test(`${c.name}: ${c.what}${missing.length ? ` (needs ${missing.join(', ')})` : ''}`, async () => {
       const dir = path.join(fixturesRoot, c.dir);
-      const r = runCase(c);
+      const r = await runCase(c);
       const expLosses = readNpy(path.join(dir, 'losses.npy')).data;
       const expLrs = readNpy(path.join(dir, 'lrs.npy')).data;
       const traj = readNpy(path.join(dir, 'params_traj.npy'));

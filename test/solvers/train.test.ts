@@ -61,22 +61,22 @@ const params = (s: Solver) => s.net.learnableParams.map((p) => Array.from(p.tens
 
 describe('resume', () => {
   for (const type of ['SGD', 'Adam', 'AdaDelta', 'Nesterov']) {
-    it(`${type}: 2N iterations in one go equal N + resume + N, bit for bit`, () => {
+    it(`${type}: 2N iterations in one go equal N + resume + N, bit for bit`, async () => {
       const restore = setLogSink(() => {});
       try {
         const whole = solverFor(type, 14);
-        whole.step(14);
+        await whole.step(14);
         const expected = params(whole);
         whole.dispose();
 
         const first = solverFor(type, 14);
-        first.step(7);
+        await first.step(7);
         const { state } = first.snapshot();
         first.dispose();
         const second = solverFor(type, 14);
         second.restore(state);
         expect(second.iter).toBe(7);
-        second.step(7);
+        await second.step(7);
         expect(params(second)).toEqual(expected);
         second.dispose();
       } finally {
