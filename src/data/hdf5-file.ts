@@ -47,3 +47,50 @@ export function readHdf5Datasets(file: string, names: string[], context: string)
     f.close();
   }
 }
+
+type H5Group = { keys(): string[]; get(path: string): unknown; create_group(name: string): unknown; create_dataset(o: object): unknown };
+
+/** Writes an HDF5 file through `fill`, atomically (temporary sibling, flush, rename). */
+export function writeHdf5Atomic(file: string, fill: (root: H5Group) => void): void {
+  if (!ready) throw new Error('hdf5Ready() was not awaited');
+  const tmp = `${file}.${process.pid}.tmp`;
+  const f = new h5wasm.File(tmp, 'w');
+  try {
+    fill(f as unknown as H5Group);
+  } catch (e) {
+    f.close();
+    fsRm(tmp);
+    throw e;
+  }
+  f.close();
+  fsyncAndRename(tmp, file);
+}
+
+/** Opens an HDF5 file for reading and hands its root to `read`. */
+export function readHdf5<T>(file: string, read: (root: H5Group) => T, context: string): T {
+  if (!ready) throw new Error('hdf5Ready() was not awaited');
+  let f: InstanceType<typeof h5wasm.File>;
+  try {
+    f = new h5wasm.File(file, 'r');
+  } catch (e) {
+    throw new KdnetError(`${context}: cannot open HDF5 file ${file} (${(e as Error).message})`);
+  }
+  try {
+    return read(f as unknown as H5Group);
+  } finally {
+    f.close();
+  }
+}
+
+import fs from 'node:fs';
+
+function fsRm(p: string): void {
+  fs.rmSync(p, { force: true });
+}
+
+function fsyncAndRename(tmp: string, file: string): void {
+  const fd = fs.openSync(tmp, 'r+');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}

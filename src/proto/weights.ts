@@ -8,6 +8,7 @@ import { KdnetError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import { log } from '../log.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { copyLayersFromHdf5 } from '../solvers/snapshot-hdf5.js';
 
 export function readBinaryMessage(file: string, typeName: string): Message {
   let bytes: Buffer;
@@ -96,7 +97,11 @@ export function copyTrainedLayers(net: Net, weights: Message, source = 'weights'
 }
 
 export function loadWeightsInto(net: Net, files: string[]): void {
-  for (const f of files) copyTrainedLayers(net, readCaffemodel(f), f);
+  for (const f of files) {
+    // Caffe picks the reader by extension: .h5 is an HDF5 snapshot, anything else a binary NetParameter.
+    if (f.endsWith('.h5')) copyLayersFromHdf5(net, f);
+    else copyTrainedLayers(net, readCaffemodel(f), f);
+  }
 }
 
 /** The net's parameters as a binary NetParameter (layer name, type, blobs with shape and data). */

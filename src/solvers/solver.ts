@@ -17,6 +17,7 @@ import { LearningRate } from './lr-policy.js';
 import { updateRule } from './catalog.js';
 import type { UpdateRule } from './update-rule.js';
 import { readSolverState, writeNetSnapshot, writeSolverState } from './snapshot.js';
+import { readSolverStateHdf5, writeNetHdf5, writeSolverStateHdf5 } from './snapshot-hdf5.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
 
@@ -382,17 +383,25 @@ export class Solver {
     return this.param.snapshot_prefix || 'snapshot';
   }
 
-  /** Writes <prefix>_iter_<N>.caffemodel and .solverstate; returns both paths. */
+  /** Writes <prefix>_iter_<N>.caffemodel and .solverstate (.h5 for snapshot_format HDF5); returns both paths. */
   snapshot(): { model: string; state: string } {
-    const format = this.param.snapshot_format;
-    if (format === 0) throw new KdnetError('snapshot_format HDF5 is not supported yet: use BINARYPROTO');
+    const hdf5 = this.param.snapshot_format === 0;
     const base = `${this.snapshotPrefix()}_iter_${this.iter}`;
-    const model = `${base}.caffemodel`;
-    const state = `${base}.solverstate`;
-    log.info(`Snapshotting to binary proto file ${model}`);
-    writeNetSnapshot(model, this.net, this.trainLayerParams, this.param.snapshot_diff === true);
-    log.info(`Snapshotting solver state to binary proto file ${state}`);
-    writeSolverState(state, { iter: this.iter, learnedNet: model, currentStep: this.lr.currentStep, history: this.history.flat() });
+    const model = `${base}.caffemodel${hdf5 ? '.h5' : ''}`;
+    const state = `${base}.solverstate${hdf5 ? '.h5' : ''}`;
+    const withDiff = this.param.snapshot_diff === true;
+    const stateData = { iter: this.iter, learnedNet: model, currentStep: this.lr.currentStep, history: this.history.flat() };
+    if (hdf5) {
+      log.info(`Snapshotting to HDF5 file ${model}`);
+      writeNetHdf5(model, this.net, withDiff);
+      log.info(`Snapshotting solver state to HDF5 file ${state}`);
+      writeSolverStateHdf5(state, stateData);
+    } else {
+      log.info(`Snapshotting to binary proto file ${model}`);
+      writeNetSnapshot(model, this.net, this.trainLayerParams, withDiff);
+      log.info(`Snapshotting solver state to binary proto file ${state}`);
+      writeSolverState(state, stateData);
+    }
     // Caffe's solver state has no place for data cursors and random streams; kdnet keeps them beside it so
     // that a resumed run continues exactly (Caffe's own resume restarts its data layers).
     writeFileAtomic(`${base}.kdnetstate`, JSON.stringify({ train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) }));
@@ -400,7 +409,7 @@ export class Solver {
   }
 
   restore(stateFile: string): void {
-    const s = readSolverState(stateFile);
+    const s = stateFile.endsWith('.h5') ? readSolverStateHdf5(stateFile) : readSolverState(stateFile);
     const expected = this.history.flat();
     if (s.history.length !== expected.length) {
       throw new KdnetError(`${stateFile}: holds ${s.history.length} history blobs, this ${this.param.type} solver needs ${expected.length}`);
@@ -415,7 +424,7 @@ export class Solver {
     expected.forEach((t) => t.dispose());
     const per = this.net.learnableParams.length;
     this.history = Array.from({ length: this.rule.historySets }, (_, k) => flat.slice(k * per, (k + 1) * per));
-    const sidecar = stateFile.replace(/\.solverstate$/, '') + '.kdnetstate';
+    const sidecar = stateFile.replace(/\.solverstate(\.h5)?$/, '') + '.kdnetstate';
     if (fs.existsSync(sidecar)) {
       const saved = JSON.parse(fs.readFileSync(sidecar, 'utf8'));
       this.net.restoreState(saved.train);

@@ -156,3 +156,39 @@ describe('kdnet train', () => {
     expect(snaps).toHaveLength(1);
   });
 });
+
+describe('HDF5 snapshots (snapshot_format: HDF5)', () => {
+  it('writes Caffe\'s layout and resumes from it exactly', async () => {
+    const restore = setLogSink(() => {});
+    try {
+      const extra = 'snapshot_format: HDF5\n';
+      const whole = solverFor('Adam', 14, extra);
+      await whole.step(14);
+      const expected = params(whole);
+      whole.dispose();
+      const first = solverFor('Adam', 14, extra);
+      await first.step(7);
+      const { model, state } = first.snapshot();
+      first.dispose();
+      expect(model).toMatch(/_iter_7\.caffemodel\.h5$/);
+      expect(state).toMatch(/_iter_7\.solverstate\.h5$/);
+      const h5wasm = (await import('h5wasm/node')).default;
+      const f = new h5wasm.File(model, 'r');
+      expect(f.keys()).toEqual(['data']);
+      expect((f.get('data') as any).keys().sort()).toEqual(['accuracy', 'data', 'ip1', 'ip2', 'loss', 'relu1'].filter((n) => n !== 'accuracy'));
+      expect((f.get('data/ip1/0') as any).shape).toEqual([16, 32]);
+      f.close();
+      const s = new h5wasm.File(state, 'r');
+      expect(Array.from((s.get('iter') as any).value)).toEqual([7]);
+      expect((s.get('history') as any).keys()).toHaveLength(8); // Adam: m and v for 4 params
+      s.close();
+      const second = solverFor('Adam', 14, extra);
+      second.restore(state);
+      await second.step(7);
+      expect(params(second)).toEqual(expected);
+      second.dispose();
+    } finally {
+      setLogSink(restore);
+    }
+  });
+});
