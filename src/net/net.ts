@@ -10,6 +10,7 @@ import { layerFactory } from '../layers/registry.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
+import { formatG } from '../prototxt/number-format.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -66,6 +67,8 @@ export class Net {
   private inputs = new Map<string, tf.Tensor>();
   private extraTopDiffs = new Map<string, tf.Tensor>();
   private readonly ctx: LayerContext;
+  /** Caffe's debug_info: log the mean absolute value of every top, bottom diff and parameter per pass. */
+  debugInfo = false;
   /** When set, forward/backward add each layer's wall time (ms) here (`kdnet time`). */
   profile?: { forward: Map<string, number>; backward: Map<string, number> };
   /** Set when this net computes with another net's parameter tensors: it must not free them. */
@@ -411,6 +414,10 @@ export class Net {
         t.shape = v.shape;
         this.data.set(t.id, v);
       });
+      if (this.debugInfo) {
+        e.tops.forEach((t) => log.info(`    [Forward] Layer ${e.layer.name}, top blob ${t.name} data: ${absMean(this.data.get(t.id)!)}`));
+        e.layer.blobs.forEach((b, i) => log.info(`    [Forward] Layer ${e.layer.name}, param blob ${i} data: ${absMean(b)}`));
+      }
     }
     return this.currentLoss();
   }
@@ -474,6 +481,10 @@ export class Net {
         m.set(e.layer.name, (m.get(e.layer.name) ?? 0) + performance.now() - t0);
       }
       zeros.forEach((z) => z.dispose());
+      if (this.debugInfo) {
+        bottomDiffs.forEach((d, i) => d && e.bottomNeedBackward[i] && log.info(`    [Backward] Layer ${e.layer.name}, bottom blob ${e.bottoms[i]!.name} diff: ${absMean(d)}`));
+        paramDiffs.forEach((d, i) => d && log.info(`    [Backward] Layer ${e.layer.name}, param blob ${i} diff: ${absMean(d)}`));
+      }
       bottomDiffs.forEach((d, i) => {
         if (!d) return;
         if (e.bottomNeedBackward[i]) this.addDiff(this.diffs, e.bottoms[i]!.id, d);
@@ -536,6 +547,12 @@ export class Net {
       e.layer.dispose(); // layer-held state (Dropout's mask, recurrent states)
     }
   }
+}
+
+/** Caffe's asum / count, printed like its debug lines. */
+function absMean(t: tf.Tensor): string {
+  const v = tf.tidy(() => tf.mean(tf.abs(t)).dataSync()[0]!);
+  return formatG(v, 6);
 }
 
 function reshapeOwned(d: tf.Tensor, shape: number[]): tf.Tensor {

@@ -218,6 +218,7 @@ export class Solver {
       this.net.clearParamDiffs();
       if (testInterval && this.iter % testInterval === 0 && (this.iter > 0 || this.param.test_initialization)) this.testAll();
       const displaying = display > 0 && this.iter % display === 0;
+      this.net.debugInfo = displaying && this.param.debug_info === true;
       let loss = 0;
       const iterSize = Number(this.param.iter_size);
       for (let i = 0; i < iterSize; i++) {
@@ -291,6 +292,10 @@ export class Solver {
         const { update, history } = this.rule.step(diff, this.history.map((h) => h[id]!), rate * p.lrMult, { solver: this.param, iter: this.iter });
         return { value: tf.sub(p.tensor, update), history };
       });
+      if (this.net.debugInfo) {
+        const stat = (t: tf.Tensor) => formatCaffeNumber(tf.tidy(() => tf.mean(tf.abs(t)).dataSync()[0]!));
+        log.info(`    [Update] Layer ${p.layer}, param ${p.index} data: ${stat(p.tensor)}; diff: ${stat(diff0)}`);
+      }
       p.tensor.assign(next.value);
       next.value.dispose();
       next.history.forEach((h, k) => {

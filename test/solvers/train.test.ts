@@ -192,3 +192,24 @@ describe('HDF5 snapshots (snapshot_format: HDF5)', () => {
     }
   });
 });
+
+describe('debug_info', () => {
+  it('logs per-blob mean magnitudes in forward, backward and update, on display iterations', async () => {
+    const lines: string[] = [];
+    const restore = setLogSink((_, m) => lines.push(m));
+    try {
+      const s = solverFor('SGD', 2, 'debug_info: true\ntest_interval: 0\n'.replace('test_interval: 0\n', ''));
+      s.param.display = 1;
+      s.param.test_interval = 0;
+      await s.step(1);
+      s.dispose();
+    } finally {
+      setLogSink(restore);
+    }
+    expect(lines).toContainEqual(expect.stringMatching(/^    \[Forward\] Layer ip1, top blob ip1 data: [\d.e+-]+$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^    \[Forward\] Layer ip1, param blob 0 data: [\d.e+-]+$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^    \[Backward\] Layer ip2, bottom blob ip1 diff: [\d.e+-]+$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^    \[Backward\] Layer ip1, param blob 1 diff: [\d.e+-]+$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^    \[Update\] Layer ip2, param 0 data: [\d.e+-]+; diff: [\d.e+-]+$/));
+  });
+});
