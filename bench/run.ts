@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchParse } from './parse.js';
 import { benchEngine } from './engine.js';
+import { benchTrainMemory } from './train-memory.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -21,4 +22,8 @@ if (!only || only === 'parse') {
 
 if (!only || only === 'engine') {
   await benchEngine(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'), ['tensorflow', 'wasm', 'cpu']);
+}
+
+if (!only || only === 'memory') {
+  await benchTrainMemory('wasm');
 }
