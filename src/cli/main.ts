@@ -9,6 +9,7 @@ import { registerForward } from './forward.js';
 import { registerTrain } from './train.js';
 import { registerTestTime } from './test-time.js';
 import { registerPlot } from './plot.js';
+import { registerData } from './data.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -29,6 +30,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerTrain(program, io);
   registerTestTime(program, io);
   registerPlot(program, io);
+  registerData(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.
