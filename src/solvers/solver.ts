@@ -392,6 +392,7 @@ export class Solver {
   snapshot(): { model: string; state: string } {
     const hdf5 = this.param.snapshot_format === 0;
     const base = `${this.snapshotPrefix()}_iter_${this.iter}`;
+    fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
     const model = `${base}.caffemodel${hdf5 ? '.h5' : ''}`;
     const state = `${base}.solverstate${hdf5 ? '.h5' : ''}`;
     const withDiff = this.param.snapshot_diff === true;
