@@ -88,6 +88,7 @@ export function runFixtureCase(c: FixtureCase): Comparison[] {
     if (fs.existsSync(path.join(dir, 'net.caffemodel'))) copyTrainedLayers(net, readCaffemodel(path.join(dir, 'net.caffemodel')));
     for (const f of c.files.filter((x) => x.startsWith('in.'))) {
       const blob = f.slice(3, -4);
+      if (!net.inputNames.includes(blob)) continue; // side files such as in.pixels_uint8.npy
       const arr = readNpy(path.join(dir, f));
       net.setInput(blob, tf.tensor(arr.data, arr.shape));
     }
@@ -107,7 +108,8 @@ export function runFixtureCase(c: FixtureCase): Comparison[] {
         results.push(compare(f, t.dataSync() as Float32Array, e.data, t.shape, e.shape, fwd));
       }
     }
-    if (c.backward) {
+    // Backward is compared whenever the case holds diffs (some net cases omit the `backward` flag).
+    if (c.backward || c.files.some((f) => f.startsWith('diff.') || f.startsWith('pdiff.'))) {
       for (const f of c.files.filter((x) => x.startsWith('topdiff.'))) {
         const arr = readNpy(path.join(dir, f));
         net.setTopDiff(f.slice(8, -4), tf.tensor(arr.data, arr.shape));

@@ -1,2 +1,8 @@
 // Registers the vision layer family (one import per layer file).
-export {};
+import './convolution.js';
+import './deconvolution.js';
+import './pooling.js';
+import './lrn.js';
+import './crop.js';
+import './spp.js';
+import './im2col.js';

@@ -1,0 +1,355 @@
+// Pooling (Caffe's PoolingLayer): MAX, AVE and STOCHASTIC over kernel × stride windows with zero padding,
+// global_pooling, CEIL (default) or FLOOR output rounding with Caffe's rule that the last window must start
+// inside the image or its left/top padding, and for MAX an optional second top: each window's argmax as the
+// flat index h·W + w of its first maximum in scan order (a float, -1 for a window with nothing above
+// -FLT_MAX). Gradients follow Caffe: MAX routes each window's diff to that first maximum, AVE spreads diff /
+// pool_size where pool_size counts the window within the padded image (bounded by H + pad), STOCHASTIC
+// routes to the element sampled in the forward pass.
+//
+// Layouts: MAX works on the NCHW blob viewed as N·C one-channel images (a free reshape; measured faster on
+// wasm than transposing to NHWC and back); AVE and STOCHASTIC work in NHWC (XNNPACK's depthwise convolutions
+// run 5–10× faster across contiguous channels than on one-channel images).
+//   MAX   tf.maxPool with explicit padding (padding never wins), MaxPoolWithArgmax for the mask, MaxPoolGrad
+//         for the gradient (wasm's tie-broken ones are replaced in src/backend/kernels/)
+//   AVE   window sums by a depthwise convolution with a ones filter (zero padding), divided by Caffe's
+//         pool_size map; its gradient is the transposed depthwise convolution of diff / pool_size
+//   STOCHASTIC (GPU Caffe; CPU Caffe has none) TEST: Σx² / Σx per window (0 when Σx + FLT_MIN ≤ 0);
+//         TRAIN: per window, the first element whose running sum reaches u·Σx for u ~ U(0, 1)
+import * as tf from '@tensorflow/tfjs-core';
+import { Layer, type BackwardResult, type Shape } from '../layer.js';
+import { registerLayer } from '../registry.js';
+import { caffeEnum, has, type Message } from '../../proto/schema.js';
+import { Phase } from '../../net/net-state.js';
+import { paramOf, shapeText } from './util.js';
+import { toNchw, toNhwc } from './conv-ops.js';
+
+const POOL = caffeEnum('PoolingParameter.PoolMethod').values as Record<string, number>;
+const ROUND = caffeEnum('PoolingParameter.RoundMode').values as Record<string, number>;
+const FLT_MAX = 3.4028234663852886e38;
+const FLT_MIN = 1.1754943508222875e-38;
+
+export const PoolMethod = { MAX: POOL.MAX!, AVE: POOL.AVE!, STOCHASTIC: POOL.STOCHASTIC! } as const;
+
+/** Pooling settings once the bottom's spatial size is known. */
+export interface PoolGeometry {
+  method: number;
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  /** Input spatial size. */
+  input: [number, number];
+  /** Output spatial size (Caffe's pooled_height_/pooled_width_). */
+  output: [number, number];
+}
+
+/** The settings that do not depend on the bottom (Caffe's LayerSetUp checks). */
+export interface PoolSpec {
+  method: number;
+  global: boolean;
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  ceil: boolean;
+}
+
+export function parsePoolSpec(layer: Layer, p: Message, field = 'pooling_param'): PoolSpec {
+  const global = p.global_pooling === true;
+  const hasK = has(p, 'kernel_size');
+  const hasKh = has(p, 'kernel_h');
+  const hasKw = has(p, 'kernel_w');
+  if (global) {
+    if (hasK || hasKh || hasKw) throw layer.error('with global_pooling: true the filter size cannot be specified (drop kernel_size / kernel_h / kernel_w)', field);
+  } else {
+    if (hasK && (hasKh || hasKw)) throw layer.error('filter size is kernel_size OR kernel_h and kernel_w, not both', field);
+    if (!hasK && !(hasKh && hasKw)) {
+      throw layer.error(hasKh || hasKw ? 'for non-square filters both kernel_h and kernel_w are required' : 'pooling needs kernel_size (or kernel_h and kernel_w, or global_pooling: true)', field);
+    }
+  }
+  if (has(p, 'pad') ? has(p, 'pad_h') || has(p, 'pad_w') : has(p, 'pad_h') !== has(p, 'pad_w')) {
+    throw layer.error('pad is pad OR pad_h and pad_w are required', field);
+  }
+  if (has(p, 'stride') ? has(p, 'stride_h') || has(p, 'stride_w') : has(p, 'stride_h') !== has(p, 'stride_w')) {
+    throw layer.error('stride is stride OR stride_h and stride_w are required', field);
+  }
+  const kernel: [number, number] = global ? [0, 0] : hasK ? [Number(p.kernel_size), Number(p.kernel_size)] : [Number(p.kernel_h), Number(p.kernel_w)];
+  if (!global && !(kernel[0] > 0 && kernel[1] > 0)) throw layer.error(`filter dimensions cannot be zero (kernel ${kernel.join(' x ')})`, field);
+  const pad: [number, number] = has(p, 'pad_h') ? [Number(p.pad_h), Number(p.pad_w)] : [Number(p.pad), Number(p.pad)];
+  const stride: [number, number] = has(p, 'stride_h') ? [Number(p.stride_h), Number(p.stride_w)] : [Number(p.stride), Number(p.stride)];
+  if (!(stride[0] > 0 && stride[1] > 0)) throw layer.error(`stride must be positive (stride ${stride.join(' x ')})`, field);
+  if (global && (pad[0] !== 0 || pad[1] !== 0 || stride[0] !== 1 || stride[1] !== 1)) {
+    throw layer.error('with global_pooling: true only pad = 0 and stride = 1 are allowed', field);
+  }
+  const method = Number(p.pool);
+  if (![PoolMethod.MAX, PoolMethod.AVE, PoolMethod.STOCHASTIC].includes(method)) throw layer.error(`unknown pooling method ${method}`, field);
+  if (pad[0] !== 0 || pad[1] !== 0) {
+    if (method === PoolMethod.STOCHASTIC) throw layer.error('padding is implemented only for average and max pooling (STOCHASTIC pooling takes pad 0)', field);
+    if (!global && (pad[0] >= kernel[0] || pad[1] >= kernel[1])) {
+      throw layer.error(`pad (${pad.join(' x ')}) must be smaller than the kernel (${kernel.join(' x ')})`, field);
+    }
+  }
+  return { method, global, kernel, stride, pad, ceil: Number(p.round_mode) !== ROUND.FLOOR };
+}
+
+/** Caffe's pooled output size, or an error when it would be empty. */
+export function poolGeometry(layer: Layer, spec: PoolSpec, input: [number, number], field = 'pooling_param'): PoolGeometry {
+  const kernel: [number, number] = spec.global ? [input[0], input[1]] : spec.kernel;
+  const output = [0, 1].map((i) => {
+    const span = (input[i]! + 2 * spec.pad[i]! - kernel[i]!) / spec.stride[i]!;
+    let o = (spec.ceil ? Math.ceil(span) : Math.floor(span)) + 1;
+    // With padding, the last window must start inside the image (or its top/left padding).
+    if ((spec.pad[0] || spec.pad[1]) && (o - 1) * spec.stride[i]! >= input[i]! + spec.pad[i]!) o--;
+    return o;
+  }) as [number, number];
+  if (!(output[0] > 0 && output[1] > 0)) {
+    throw layer.error(`pooling output would be empty: input ${input.join(' x ')}, kernel ${kernel.join(' x ')}, pad ${spec.pad.join(' x ')}, stride ${spec.stride.join(' x ')}`, field);
+  }
+  return { method: spec.method, kernel, stride: spec.stride, pad: spec.pad, input, output };
+}
+
+/** Explicit NHWC padding that makes every window fit: pad before, and after as far as the last window reaches. */
+function explicitPad(g: PoolGeometry): [[0, 0], [number, number], [number, number], [0, 0]] {
+  const after = (i: 0 | 1) => Math.max(0, (g.output[i] - 1) * g.stride[i] + g.kernel[i] - g.input[i] - g.pad[i]);
+  return [
+    [0, 0],
+    [g.pad[0], after(0)],
+    [g.pad[1], after(1)],
+    [0, 0],
+  ];
+}
+
+/** Caffe's AVE divisor per window: the window clipped to the padded image [−pad, size + pad). */
+export function aveDivisors(g: PoolGeometry): Float32Array {
+  const d = new Float32Array(g.output[0] * g.output[1]);
+  for (let oy = 0; oy < g.output[0]; oy++) {
+    const hs = oy * g.stride[0] - g.pad[0];
+    const he = Math.min(hs + g.kernel[0], g.input[0] + g.pad[0]);
+    for (let ox = 0; ox < g.output[1]; ox++) {
+      const ws = ox * g.stride[1] - g.pad[1];
+      const we = Math.min(ws + g.kernel[1], g.input[1] + g.pad[1]);
+      d[oy * g.output[1] + ox] = (he - hs) * (we - ws);
+    }
+  }
+  return d;
+}
+
+/** Window sums (zero padding) of NHWC x: a depthwise convolution with a ones filter. */
+function windowSums(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const c = x.shape[3];
+  return tf.depthwiseConv2d(x, tf.ones([g.kernel[0], g.kernel[1], c, 1]) as tf.Tensor4D, g.stride, explicitPad(g));
+}
+
+/** Transpose of windowSums: every input element receives the sum of the diffs of the windows containing it. */
+function windowSumsBackward(dy: tf.Tensor4D, xShape: [number, number, number, number], g: PoolGeometry): tf.Tensor4D {
+  const c = xShape[3];
+  return tf.engine().runKernel(
+    'DepthwiseConv2dNativeBackpropInput',
+    { dy, filter: tf.ones([g.kernel[0], g.kernel[1], c, 1]) },
+    { strides: g.stride, dilations: 1, pad: explicitPad(g), inputShape: xShape },
+  ) as tf.Tensor4D;
+}
+
+function poolAttrs(g: PoolGeometry) {
+  return { filterSize: g.kernel, strides: g.stride, pad: explicitPad(g) };
+}
+
+/**
+ * Windows with no element inside the image (possible with CEIL rounding, no padding and kernel < stride), as
+ * a [OH, OW, 1] 0/1 map, or undefined when every window has one.
+ */
+function emptyWindows(g: PoolGeometry): tf.Tensor | undefined {
+  const lastStarts = (i: 0 | 1) => (g.output[i] - 1) * g.stride[i] - g.pad[i];
+  if (lastStarts(0) < g.input[0] && lastStarts(1) < g.input[1]) return undefined;
+  const live = new Float32Array(g.output[0] * g.output[1]);
+  for (let oy = 0; oy < g.output[0]; oy++)
+    for (let ox = 0; ox < g.output[1]; ox++) live[oy * g.output[1] + ox] = oy * g.stride[0] - g.pad[0] < g.input[0] && ox * g.stride[1] - g.pad[1] < g.input[1] ? 1 : 0;
+  return tf.tensor(live, [g.output[0], g.output[1], 1], 'float32');
+}
+
+/**
+ * MAX forward (NHWC; the layer hands in one-channel images), with Caffe's floor of -FLT_MAX (its running maximum starts there, so a window with
+ * nothing above it — empty, or all -inf — gives -FLT_MAX). XNNPACK returns arbitrary values for windows that
+ * lie entirely in the padding, so those are set explicitly.
+ */
+export function maxPoolForward(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const y = tf.maximum(tf.maxPool(x, g.kernel, g.stride, explicitPad(g)), -FLT_MAX) as tf.Tensor4D;
+  const live = emptyWindows(g);
+  return live ? (tf.where(tf.cast(live, 'bool'), y, tf.fill(y.shape, -FLT_MAX)) as tf.Tensor4D) : y;
+}
+
+/** The MAX mask (NHWC, float): h·W + w of each window's first maximum, -1 where nothing exceeds -FLT_MAX. */
+export function maxPoolMask(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const [values, index] = tf.engine().runKernel('MaxPoolWithArgmax', { x }, { ...poolAttrs(g), includeBatchInIndex: false }) as tf.Tensor4D[];
+  const c = x.shape[3];
+  const hw = c === 1 ? index! : tf.floorDiv(index!, tf.scalar(c, 'int32'));
+  return tf.where(tf.greater(values!, -FLT_MAX), tf.cast(hw, 'float32'), tf.fill(values!.shape, -1)) as tf.Tensor4D;
+}
+
+export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, poolAttrs(g)) as tf.Tensor4D;
+}
+
+function divisorTensor(g: PoolGeometry): tf.Tensor {
+  return tf.tensor(aveDivisors(g), [g.output[0], g.output[1], 1], 'float32');
+}
+
+export function avePoolForward(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.div(windowSums(x, g), divisorTensor(g));
+}
+
+export function avePoolBackward(xShape: [number, number, number, number], dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return windowSumsBackward(tf.div(dy, divisorTensor(g)), xShape, g);
+}
+
+/** STOCHASTIC at TEST: Σx² / Σx per window (Caffe's GPU kernel starts Σx at FLT_MIN; 0 when it stays ≤ 0). */
+function stochasticTest(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const s1 = tf.add(windowSums(x, g), FLT_MIN);
+  const s2 = windowSums(tf.square(x), g);
+  return tf.where(tf.greater(s1, 0), tf.div(s2, s1), tf.zerosLike(s1)) as tf.Tensor4D;
+}
+
+/** Exact derivative of stochasticTest (Caffe defines no TEST-phase backward). */
+function stochasticTestBackward(x: tf.Tensor4D, dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const s1 = tf.add(windowSums(x, g), FLT_MIN);
+  const s2 = windowSums(tf.square(x), g);
+  const live = tf.greater(s1, 0);
+  const zero = tf.zerosLike(s1);
+  const dS2 = tf.where(live, tf.div(dy, s1), zero) as tf.Tensor4D;
+  const dS1 = tf.where(live, tf.neg(tf.div(tf.mul(dy, s2), tf.square(s1))), zero) as tf.Tensor4D;
+  return tf.add(windowSumsBackward(dS1, x.shape, g), tf.mul(tf.mul(x, 2), windowSumsBackward(dS2, x.shape, g)));
+}
+
+/**
+ * STOCHASTIC at TRAIN: per window and channel, the first element (scan order) whose running sum reaches
+ * u·Σx, u ~ U(0, 1). Returns the sampled values (NHWC) and, for the backward pass, the flat NCHW index of
+ * every sample in the bottom (int32, in NHWC output order).
+ */
+function stochasticTrain(x: tf.Tensor4D, g: PoolGeometry, seed: number): { y: tf.Tensor4D; index: tf.Tensor1D } {
+  const [n, h, w, c] = x.shape;
+  const [oh, ow] = g.output;
+  const [kh, kw] = g.kernel;
+  const kk = kh * kw;
+  // Window elements as channels: a depthwise convolution with one-hot filters, channel c·kk + q.
+  const eye = new Float32Array(kh * kw * c * kk);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ch = 0; ch < c; ch++) eye[((i * kw + j) * c + ch) * kk + i * kw + j] = 1;
+  const patches = tf.reshape(tf.depthwiseConv2d(x, tf.tensor4d(eye, [kh, kw, c, kk]), g.stride, explicitPad(g)), [n, oh, ow, c, kk]);
+  const running = tf.cumsum(patches, 4);
+  const total = tf.slice(running, [0, 0, 0, 0, kk - 1], [n, oh, ow, c, 1]);
+  const threshold = tf.mul(tf.randomUniform([n, oh, ow, c, 1], 0, 1, 'float32', seed), total);
+  const q = tf.argMax(tf.cast(tf.greaterEqual(running, threshold), 'float32'), 4) as tf.Tensor4D; // first hit
+  const y = tf.sum(tf.mul(patches, tf.oneHot(q, kk)), 4) as tf.Tensor4D;
+  // Flat NCHW index: ((n·C + c)·H + row)·W + col with row = oh·sh + q / kw, col = ow·sw + q % kw (clamped).
+  const int = (v: number) => tf.scalar(v, 'int32');
+  const ramp = (size: number, step: number, shape: number[]) => tf.reshape(tf.mul(tf.range(0, size, 1, 'int32'), int(step)), shape);
+  const row = tf.clipByValue(tf.add(ramp(oh, g.stride[0], [1, oh, 1, 1]), tf.floorDiv(q, int(kw))), 0, h - 1);
+  const col = tf.clipByValue(tf.add(ramp(ow, g.stride[1], [1, 1, ow, 1]), tf.mod(q, int(kw))), 0, w - 1);
+  const plane = tf.add(ramp(n, c * h * w, [n, 1, 1, 1]), ramp(c, h * w, [1, 1, 1, c]));
+  const index = tf.cast(tf.reshape(tf.add(plane, tf.add(tf.mul(row, int(w)), col)), [-1]), 'int32') as tf.Tensor1D;
+  return { y, index };
+}
+
+export class PoolingLayer extends Layer {
+  private spec!: PoolSpec;
+  private geometry!: PoolGeometry;
+  /** STOCHASTIC/TRAIN: the flat bottom index each top element sampled in the last forward. */
+  private sampled: tf.Tensor1D | undefined;
+
+  private get p(): Message {
+    return paramOf(this, 'pooling_param', 'PoolingParameter');
+  }
+
+  override bottomCount(): [number, number] {
+    return [1, 1];
+  }
+  override topCount(): [number, number] {
+    return [1, Number(this.p.pool) === PoolMethod.MAX ? 2 : 1];
+  }
+
+  setup(bottomShapes: Shape[]): Shape[] {
+    const shape = bottomShapes[0]!;
+    this.spec = parsePoolSpec(this, this.p);
+    if (shape.length !== 4) throw this.error(`input must have 4 axes (num, channels, height, width); bottom is ${shapeText(shape)}`, 'bottom');
+    this.geometry = poolGeometry(this, this.spec, [shape[2]!, shape[3]!]);
+    const top = [shape[0]!, shape[1]!, ...this.geometry.output];
+    return (this.param.top as string[]).map(() => top.slice());
+  }
+
+  private stochasticTrain(): boolean {
+    return this.spec.method === PoolMethod.STOCHASTIC && this.ctx.phase === Phase.TRAIN;
+  }
+
+  compute(bottoms: tf.Tensor[]): tf.Tensor[] {
+    return this.run(bottoms[0]!).tops;
+  }
+
+  /** [N, C, H, W] viewed as N·C one-channel images (free): MAX pooling's layout, no transposes needed. */
+  private planes(t: tf.Tensor): tf.Tensor4D {
+    const [n, c, h, w] = t.shape as [number, number, number, number];
+    return tf.reshape(t, [n * c, h, w, 1]);
+  }
+
+  private run(bottom: tf.Tensor): { tops: tf.Tensor[]; sampled?: tf.Tensor1D } {
+    const g = this.geometry;
+    const nTop = (this.param.top as string[]).length;
+    if (this.spec.method === PoolMethod.MAX) {
+      const [n, c] = bottom.shape as [number, number];
+      const topShape = [n, c, g.output[0], g.output[1]];
+      const x1 = this.planes(bottom);
+      const tops = [tf.reshape(maxPoolForward(x1, g), topShape)];
+      if (nTop > 1) tops.push(tf.reshape(maxPoolMask(x1, g), topShape));
+      return { tops };
+    }
+    const x = toNhwc(bottom as tf.Tensor4D);
+    switch (this.spec.method) {
+      case PoolMethod.AVE:
+        return { tops: [toNchw(avePoolForward(x, g))] };
+      default: {
+        if (!this.stochasticTrain()) return { tops: [toNchw(stochasticTest(x, g))] };
+        const { y, index } = stochasticTrain(x, g, Math.floor(this.ctx.rng.uniform() * 2147483647));
+        return { tops: [toNchw(y)], sampled: index };
+      }
+    }
+  }
+
+  override forward(bottoms: tf.Tensor[]): tf.Tensor[] {
+    if (!this.stochasticTrain()) return super.forward(bottoms);
+    const { tops, sampled } = tf.tidy(() => {
+      const r = this.run(bottoms[0]!);
+      return { tops: r.tops, sampled: r.sampled! };
+    });
+    this.sampled?.dispose();
+    this.sampled = sampled;
+    return tops;
+  }
+
+  override backward(bottoms: tf.Tensor[], tops: tf.Tensor[], topDiffs: tf.Tensor[], propagateDown: boolean[]): BackwardResult {
+    if (!propagateDown[0]) return { bottomDiffs: [null], paramDiffs: [] };
+    const g = this.geometry;
+    const dx = tf.tidy(() => {
+      if (this.spec.method === PoolMethod.MAX) {
+        const dx1 = maxPoolBackward(this.planes(bottoms[0]!), this.planes(tops[0]!), this.planes(topDiffs[0]!), g);
+        return tf.reshape(dx1, bottoms[0]!.shape as [number, number, number, number]);
+      }
+      const x = toNhwc(bottoms[0] as tf.Tensor4D);
+      const dy = toNhwc(topDiffs[0] as tf.Tensor4D);
+      switch (this.spec.method) {
+        case PoolMethod.AVE:
+          return toNchw(avePoolBackward(x.shape, dy, g));
+        default: {
+          if (!this.stochasticTrain()) return toNchw(stochasticTestBackward(x, dy, g));
+          if (!this.sampled || this.sampled.size !== dy.size) throw this.error('STOCHASTIC pooling backward needs a TRAIN forward pass first');
+          const flat = tf.scatterND(tf.reshape(this.sampled, [-1, 1]), tf.reshape(dy, [-1]), [bottoms[0]!.size]);
+          return tf.reshape(flat, bottoms[0]!.shape as [number, number, number, number]);
+        }
+      }
+    });
+    return { bottomDiffs: [dx], paramDiffs: [] };
+  }
+
+  override dispose(): void {
+    this.sampled?.dispose();
+    this.sampled = undefined;
+    super.dispose();
+  }
+}
+
+registerLayer('Pooling', PoolingLayer);

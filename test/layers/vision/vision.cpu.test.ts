@@ -1,0 +1,3 @@
+import { visionSuite } from './vision-suite.js';
+
+visionSuite('cpu');
