@@ -58,6 +58,10 @@ export abstract class Layer {
   allowForceBackward(_bottomIndex: number): boolean {
     return true;
   }
+  /** Data layers whose shapes come from reading their source (a database, files): static tools skip them. */
+  readsDataSource(): boolean {
+    return false;
+  }
   /** Layers with no backward at all (data, Accuracy, ArgMax). */
   hasBackward(): boolean {
     return true;

@@ -56,6 +56,9 @@ export function inferShapes(net: Message, phase: number, known: Record<string, S
       note = 'not runnable in kdnet yet';
     } else if (bottoms.some((b) => !b)) {
       note = 'depends on an unknown shape';
+    } else if (new Factory(lp, ctx).readsDataSource()) {
+      // kdnet check is static: a data layer's shapes are known only once its source is read.
+      note = 'shape known only when data is read';
     } else {
       const layer = new Factory(lp, ctx);
       try {

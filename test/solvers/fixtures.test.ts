@@ -90,3 +90,38 @@ describe.skipIf(!hasFixtures)('solver fixtures (real Caffe trajectories)', () =>
     setLogSink(restore);
   });
 });
+
+describe.skipIf(!hasFixtures)('lenet_sgd3 (3 SGD steps of LeNet fed through Input layers, from nets/lenet weights)', () => {
+  it('matches Caffe\'s losses and final parameters', async () => {
+    await initBackend('wasm', true);
+    const restore = setLogSink(() => {});
+    const dir = path.join(fixturesRoot, 'nets', 'lenet_sgd3');
+    try {
+      const { message } = loadSolverFile(path.join(dir, 'solver.prototxt'));
+      message.snapshot_after_train = false;
+      const solver = new Solver(message, { baseDir: dir });
+      solver.loadWeights([path.join(fixturesRoot, 'nets', 'lenet', 'net.caffemodel')]);
+      const losses: number[] = [];
+      solver.events = { onDisplay: (e) => losses.push(e.loss) };
+      for (let k = 0; k < 3; k++) {
+        for (const blob of ['data', 'label']) {
+          const a = readNpy(path.join(dir, `in.${blob}_iter${k}.npy`));
+          solver.net.setInput(blob, tf.tensor(a.data, a.shape));
+        }
+        await solver.step(1);
+      }
+      const expected = readNpy(path.join(dir, 'losses.npy')).data;
+      expect(allclose(losses, expected, 1e-4, 1e-5)).toBeUndefined();
+      for (const f of fs.readdirSync(dir).filter((x) => x.startsWith('param_final.'))) {
+        const [, layer, idx] = f.slice(0, -4).split('.');
+        const e = readNpy(path.join(dir, f));
+        const got = solver.net.layer(layer!).blobs[Number(idx)]!.dataSync();
+        expect(allclose(got, e.data, 1e-3, 1e-5), f).toBeUndefined();
+      }
+      solver.dispose();
+    } finally {
+      setLogSink(restore);
+      await initBackend('cpu', true);
+    }
+  });
+});

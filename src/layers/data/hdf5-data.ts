@@ -25,6 +25,9 @@ export class HDF5DataLayer extends Layer {
   override hasBackward(): boolean {
     return false;
   }
+  override readsDataSource(): boolean {
+    return true;
+  }
 
   setup(): Shape[] {
     const p = this.param.hdf5_data_param;
