@@ -54,6 +54,10 @@ export abstract class Layer {
   isLoss(): boolean {
     return false;
   }
+  /** Caffe's AutoTopBlobs: missing tops are created anonymously (loss layers written without a top). */
+  autoTopBlobs(): boolean {
+    return this.isLoss();
+  }
   /** Whether force_backward may request a diff for bottom i (false for labels, indices). */
   allowForceBackward(_bottomIndex: number): boolean {
     return true;

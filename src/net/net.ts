@@ -102,7 +102,10 @@ export class Net {
     const [minB, maxB] = layer.bottomCount();
     const [minT, maxT] = layer.topCount();
     const nb = (lp.bottom as string[]).length;
-    const nt = (lp.top as string[]).length;
+    // Like Caffe, a layer with AutoTopBlobs gets anonymous tops up to its minimum (V0 loss layers have none).
+    const topNames = [...(lp.top as string[])];
+    if (layer.autoTopBlobs()) while (topNames.length < minT) topNames.push('(automatic)');
+    const nt = topNames.length;
     if (nb < minB || nb > maxB) {
       throw new KdnetError(`${lp.type} takes ${minB === maxB ? minB : `${minB} to ${maxB}`} bottom blob(s), got ${nb}`, where('bottom'));
     }
@@ -115,7 +118,7 @@ export class Net {
       return v;
     });
     const topShapes = this.setupLayer(layer, bottoms.map((b) => b.shape));
-    const tops = (lp.top as string[]).map((name, i) => {
+    const tops = topNames.map((name, i) => {
       const v: BlobVersion = { id: this.versions.length, name, shape: topShapes[i] ?? [], producer: index };
       this.versions.push(v);
       this.latest.set(name, v);
