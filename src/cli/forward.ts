@@ -7,7 +7,7 @@ import type { CliIO } from './io.js';
 
 function collectInput(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
-  if (eq <= 0) throw new KdnetError(`--input expects BLOB=FILE.npy, got '${value}'`);
+  if (eq <= 0) throw new KdnetError(`expected BLOB=FILE.npy, got '${value}'`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
@@ -18,16 +18,18 @@ export function registerForward(program: Command, io: CliIO): void {
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files, copied by layer name')
     .option('--input <blob=file>', 'input blob data from a .npy file (repeatable)', collectInput, {})
-    .option('--backward', 'also run backward and dump diffs')
+    .option('--backward', 'also run backward (from the loss tops and any --top-diff) and dump diffs')
+    .option('--top-diff <blob=file>', 'diff seeded into an output blob before backward, from a .npy file (repeatable)', collectInput, {})
     .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
     .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (o: { model: string; weights?: string; input: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string }) => {
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string }) => {
       await initBackend(o.backend);
       const r = runForward({
         model: o.model,
         weights: o.weights ? o.weights.split(',') : undefined,
         inputs: o.input,
+        topDiffs: o.topDiff,
         backward: o.backward,
         dump: o.dump,
         phase: parsePhase(o.phase),

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { testNet, timeNet } from '../net/test-time.js';
 import { initBackend } from '../backend/select.js';
 import type { CliIO } from './io.js';
+import { log } from '../log.js';
 
 function common(cmd: Command, iterationsDefault: string): Command {
   return cmd
@@ -16,7 +17,11 @@ function common(cmd: Command, iterationsDefault: string): Command {
     .option('--gpu <ids>', 'accepted for Caffe compatibility');
 }
 
-type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string };
+type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string };
+
+function warnGpu(o: Opts): void {
+  if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
+}
 const runOptions = (o: Opts) => ({
   model: o.model,
   weights: o.weights ? o.weights.split(',') : undefined,
@@ -29,11 +34,13 @@ export function registerTestTime(program: Command, io: CliIO): void {
   common(program.command('test').description('score a trained net: mean of every output over N batches (as `caffe test`)'), '50').action(
     async (o: Opts) => {
       await initBackend(o.backend);
+      warnGpu(o);
       testNet(runOptions(o));
     },
   );
   common(program.command('time').description('per-layer forward/backward time in ms (as `caffe time`)'), '50').action(async (o: Opts) => {
     await initBackend(o.backend);
+    warnGpu(o);
     timeNet(runOptions(o));
   });
   program

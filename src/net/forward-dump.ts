@@ -14,6 +14,8 @@ export interface ForwardOptions {
   model: string;
   weights?: string[];
   inputs: Record<string, string>;
+  /** Diffs seeded into outputs before backward (pycaffe's net.blobs[o].diff[...] = ...), from .npy files. */
+  topDiffs?: Record<string, string>;
   backward?: boolean;
   dump?: string;
   phase?: number;
@@ -50,6 +52,10 @@ export function runForward(o: ForwardOptions): ForwardResult {
     if (missing.length) throw new KdnetError(`no --input given for input blob${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
     const loss = net.forward();
     if (o.backward) {
+      for (const [name, file] of Object.entries(o.topDiffs ?? {})) {
+        const arr = readNpy(file);
+        net.setTopDiff(name, tf.tensor(arr.data, arr.shape));
+      }
       net.clearParamDiffs();
       net.backward();
     }

@@ -213,3 +213,43 @@ describe('debug_info', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^    \[Update\] Layer ip2, param 0 data: [\d.e+-]+; diff: [\d.e+-]+$/));
   });
 });
+
+describe('divergence and signals', () => {
+  it('stops on a non-finite loss naming the iteration and the first non-finite layer, keeping the last snapshot', async () => {
+    const solverFile = path.join(dir, 'solver_nan.prototxt');
+    fs.writeFileSync(solverFile, solverText('SGD', 200, 'snapshot: 1\n').replace('base_lr: 0.05', 'base_lr: 1e30').replace('snap"', 'nan"'));
+    const io = bufferIO();
+    const code = await runCli(['train', '--solver', solverFile, '--backend', 'cpu'], io);
+    expect(code).toBe(1);
+    expect(io.stderr).toMatch(/error: .*loss became (NaN|Infinity|-Infinity) at iteration \d+; the first non-finite output is blob '\w+' of layer "\w+"/);
+    const snaps = fs.readdirSync(dir).filter((f) => /^nan_iter_\d+\.caffemodel$/.test(f));
+    expect(snaps.length).toBeGreaterThan(0);
+  });
+
+  it('snapshots on SIGHUP and keeps training (Caffe\'s default sighup_effect)', async () => {
+    const solverFile = path.join(dir, 'solver_hup.prototxt');
+    fs.writeFileSync(solverFile, solverText('SGD', 1000000, '').replace('snap"', 'hup"').replace('display: 5', 'display: 1').replace('test_interval: 10', 'test_interval: 0'));
+    const bin = path.join(projectRoot, 'bin', 'kdnet.js');
+    if (!fs.existsSync(path.join(projectRoot, 'dist', 'cli', 'main.js'))) return; // needs `npm run build`
+    const child = spawn(process.execPath, [bin, 'train', '--solver', solverFile, '--backend', 'cpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let hupSent = false;
+    let intSent = false; // (child.killed turns true after any signal, SIGHUP included)
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (!hupSent && /Iteration 3 \(/.test(err)) {
+        hupSent = true;
+        child.kill('SIGHUP');
+      }
+      if (hupSent && !intSent && /Snapshotting solver state/.test(err) && /Iteration \d+ \(/.test(err.split('Snapshotting solver state')[1] ?? '')) {
+        intSent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, err.slice(-2000)).toBe(0);
+    const snaps = fs.readdirSync(dir).filter((f) => f.startsWith('hup_iter_') && f.endsWith('.solverstate'));
+    expect(snaps.length).toBe(2); // one for SIGHUP while training went on, one when SIGINT stopped it
+    expect(err).toMatch(/Optimization stopped early\./);
+  });
+});
