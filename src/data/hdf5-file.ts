@@ -19,33 +19,28 @@ export interface Hdf5Dataset {
 
 /** Reads the named datasets of an HDF5 file as float32 (Caffe's blobs are float). */
 export function readHdf5Datasets(file: string, names: string[], context: string): Map<string, Hdf5Dataset> {
-  if (!ready) throw new Error('hdf5Ready() was not awaited');
-  let f: InstanceType<typeof h5wasm.File>;
-  try {
-    f = new h5wasm.File(file, 'r');
-  } catch (e) {
-    throw new KdnetError(`${context}: cannot open HDF5 file ${file} (${(e as Error).message})`);
-  }
-  try {
-    const out = new Map<string, Hdf5Dataset>();
-    const keys = f.keys();
-    for (const name of names) {
-      if (!keys.includes(name)) throw new KdnetError(`${context}: ${file} has no dataset '${name}' (it has ${keys.join(', ') || 'none'})`);
-      const ds = f.get(name) as { shape: number[]; value: ArrayLike<number | bigint> } | undefined;
-      if (!ds || !('shape' in ds)) throw new KdnetError(`${context}: '${name}' in ${file} is not a dataset`);
-      let value: ArrayLike<number | bigint>;
-      try {
-        value = ds.value;
-      } catch (e) {
-        throw new KdnetError(`${context}: cannot read dataset '${name}' of ${file} (truncated or corrupt file?): ${(e as Error).message}`);
+  return readHdf5(
+    file,
+    (f) => {
+      const out = new Map<string, Hdf5Dataset>();
+      const keys = f.keys();
+      for (const name of names) {
+        if (!keys.includes(name)) throw new KdnetError(`${context}: ${file} has no dataset '${name}' (it has ${keys.join(', ') || 'none'})`);
+        const ds = f.get(name) as { shape: number[]; value: ArrayLike<number | bigint> } | undefined;
+        if (!ds || !('shape' in ds)) throw new KdnetError(`${context}: '${name}' in ${file} is not a dataset`);
+        let value: ArrayLike<number | bigint>;
+        try {
+          value = ds.value;
+        } catch (e) {
+          throw new KdnetError(`${context}: cannot read dataset '${name}' of ${file} (truncated or corrupt file?): ${(e as Error).message}`);
+        }
+        const data = value instanceof Float32Array ? value : Float32Array.from(value as ArrayLike<number>, (v) => Number(v));
+        out.set(name, { shape: [...ds.shape], data });
       }
-      const data = value instanceof Float32Array ? value : Float32Array.from(value as ArrayLike<number>, (v) => Number(v));
-      out.set(name, { shape: [...ds.shape], data });
-    }
-    return out;
-  } finally {
-    f.close();
-  }
+      return out;
+    },
+    context,
+  );
 }
 
 type H5Group = { keys(): string[]; get(path: string): unknown; create_group(name: string): unknown; create_dataset(o: object): unknown };

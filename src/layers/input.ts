@@ -1,18 +1,10 @@
 // Input: tops whose data is set from outside the net (Net.setInput); shapes from input_param.
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type Shape } from './layer.js';
+import { type Shape } from './layer.js';
+import { SourceLayer } from './data/source-layer.js';
 import { registerLayer } from './registry.js';
 
-export class InputLayer extends Layer {
-  override bottomCount(): [number, number] {
-    return [0, 0];
-  }
-  override topCount(): [number, number] {
-    return [1, Infinity];
-  }
-  override hasBackward(): boolean {
-    return false;
-  }
+export class InputLayer extends SourceLayer {
   setup(): Shape[] {
     const shapes = (this.param.input_param?.shape ?? []) as Array<{ dim: number[] }>;
     const nt = (this.param.top as string[]).length;

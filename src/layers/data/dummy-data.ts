@@ -1,24 +1,16 @@
 // DummyData: tops of given shapes filled by fillers (constant fillers once, others anew every forward).
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type Shape } from '../layer.js';
+import { type Shape } from '../layer.js';
+import { SourceLayer } from './source-layer.js';
 import { registerLayer } from '../registry.js';
 import { fillValues } from '../fillers.js';
 import type { Message } from '../../proto/schema.js';
 
-export class DummyDataLayer extends Layer {
+export class DummyDataLayer extends SourceLayer {
   private shapes: Shape[] = [];
   private fillers: (Message | undefined)[] = [];
   private fixed: (tf.Tensor | undefined)[] = [];
 
-  override bottomCount(): [number, number] {
-    return [0, 0];
-  }
-  override topCount(): [number, number] {
-    return [1, Infinity];
-  }
-  override hasBackward(): boolean {
-    return false;
-  }
 
   setup(): Shape[] {
     const p = this.param.dummy_data_param;

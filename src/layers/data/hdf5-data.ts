@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type Shape } from '../layer.js';
+import { type Shape } from '../layer.js';
+import { SourceLayer } from './source-layer.js';
 import { registerLayer } from '../registry.js';
 import { readHdf5Datasets, type Hdf5Dataset } from '../../data/hdf5-file.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 
-export class HDF5DataLayer extends Layer {
+export class HDF5DataLayer extends SourceLayer {
   private files: string[] = [];
   private filePermutation: number[] = [];
   private currentFile = 0;
@@ -16,15 +17,6 @@ export class HDF5DataLayer extends Layer {
   private rowPermutation: number[] = [];
   private datasets = new Map<string, Hdf5Dataset>();
 
-  override bottomCount(): [number, number] {
-    return [0, 0];
-  }
-  override topCount(): [number, number] {
-    return [1, Infinity];
-  }
-  override hasBackward(): boolean {
-    return false;
-  }
   override readsDataSource(): boolean {
     return true;
   }

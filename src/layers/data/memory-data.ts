@@ -1,22 +1,17 @@
 // MemoryData: batches from arrays handed to the layer through the API (Caffe's MemoryDataLayer::Reset).
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type Shape } from '../layer.js';
+import { type Shape } from '../layer.js';
+import { SourceLayer } from './source-layer.js';
 import { registerLayer } from '../registry.js';
 
-export class MemoryDataLayer extends Layer {
+export class MemoryDataLayer extends SourceLayer {
   private data: Float32Array | undefined;
   private labels: Float32Array | undefined;
   private n = 0;
   private pos = 0;
 
-  override bottomCount(): [number, number] {
-    return [0, 0];
-  }
   override topCount(): [number, number] {
     return [2, 2];
-  }
-  override hasBackward(): boolean {
-    return false;
   }
 
   private dims(): [number, number, number, number] {
