@@ -9,6 +9,7 @@ import type { Net } from '../net/net.js';
 import { log } from '../log.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { copyLayersFromHdf5 } from '../solvers/snapshot-hdf5.js';
+import { parseCaffeText, printCaffeText, readTextFile } from './text.js';
 
 export function readBinaryMessage(file: string, typeName: string): Message {
   let bytes: Buffer;
@@ -24,8 +25,17 @@ export function readBinaryMessage(file: string, typeName: string): Message {
   }
 }
 
+const TEXT_WEIGHTS = /\.(prototxt|pbtxt)$/;
+
+/** A weights file: binary NetParameter, or its text form when the name ends in .prototxt / .pbtxt. */
 export function readCaffemodel(file: string): Message {
+  if (TEXT_WEIGHTS.test(file)) return parseCaffeText(readTextFile(file), 'NetParameter', file).message;
   return readBinaryMessage(file, 'NetParameter');
+}
+
+/** Writes a weights message in the form its name asks for (text for .prototxt / .pbtxt, else binary). */
+export function writeWeightsMessage(file: string, msg: Message): void {
+  writeFileAtomic(file, TEXT_WEIGHTS.test(file) ? printCaffeText(msg, 'NetParameter') : caffeType('NetParameter').encode(msg).finish());
 }
 
 const LEGACY_DIMS = ['num', 'channels', 'height', 'width'] as const;
@@ -124,5 +134,5 @@ export function netToWeightsMessage(net: Net, withDiff = false): Message {
 }
 
 export function writeCaffemodel(net: Net, file: string, withDiff = false): void {
-  writeFileAtomic(file, caffeType('NetParameter').encode(netToWeightsMessage(net, withDiff)).finish());
+  writeWeightsMessage(file, netToWeightsMessage(net, withDiff));
 }

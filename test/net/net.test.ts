@@ -228,3 +228,39 @@ layer { name: "ip2" type: "InnerProduct" bottom: "y" top: "z" inner_product_para
     other.dispose();
   });
 });
+
+describe('weights in text form and reshaping', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-weights-text-'));
+  const text = `${input('x', [2, 3])}
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 4 weight_filler { type: "gaussian" } bias_filler { type: "uniform" } } }`;
+
+  it('writes and reads the text form, and converts between forms with the CLI', async () => {
+    const a = build(text, Phase.TEST, 1);
+    const txt = path.join(dir, 'w.prototxt');
+    writeCaffemodel(a, txt);
+    expect(fs.readFileSync(txt, 'utf8')).toMatch(/^layer \{\n  name: "in_x"[\s\S]*blobs \{\n    data: /m);
+    const bin = path.join(dir, 'w.caffemodel');
+    const { runCli } = await import('../../src/cli/main.js');
+    const { bufferIO } = await import('../../src/cli/io.js');
+    expect(await runCli(['convert-weights', txt, bin], bufferIO())).toBe(0);
+    for (const f of [txt, bin]) {
+      const b = build(text, Phase.TEST, 2);
+      copyTrainedLayers(b, readCaffemodel(f));
+      expect(values(b.layer('ip').blobs[0])).toEqual(values(a.layer('ip').blobs[0]));
+      b.dispose();
+    }
+    a.dispose();
+  });
+
+  it('reshapes when an input changes size (Caffe\'s Reshape)', () => {
+    const net = build(text, Phase.TEST);
+    net.setInput('x', tf.ones([2, 3]));
+    net.forward();
+    expect(net.blob('y').shape).toEqual([2, 4]);
+    net.setInput('x', tf.ones([5, 3]));
+    net.forward();
+    expect(net.blob('y').shape).toEqual([5, 4]);
+    expect(net.blobShape('y')).toEqual([5, 4]);
+    net.dispose();
+  });
+});

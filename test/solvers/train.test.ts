@@ -253,3 +253,27 @@ describe('divergence and signals', () => {
     expect(err).toMatch(/Optimization stopped early\./);
   });
 });
+
+describe('several test nets', () => {
+  it('builds one test net per test_state and tests each (Testing net #0, #1)', async () => {
+    const lines: string[] = [];
+    const restore = setLogSink((_, m) => lines.push(m));
+    try {
+      const text = solverText('SGD', 2, 'test_iter: 1\ntest_state { stage: "a" }\ntest_state { stage: "b" }\n');
+      const s = new Solver(parseCaffeText(text, 'SolverParameter').message, { baseDir: dir });
+      expect(s.testNets).toHaveLength(2);
+      s.testAll();
+      s.dispose();
+    } finally {
+      setLogSink(restore);
+    }
+    expect(lines).toContain('Iteration 0, Testing net (#0)');
+    expect(lines).toContain('Iteration 0, Testing net (#1)');
+    expect(lines.filter((l) => /^    Test net output #0: accuracy = /.test(l))).toHaveLength(2);
+  });
+
+  it('rejects a test_iter count that does not match the test nets', () => {
+    const text = solverText('SGD', 2, 'test_state { stage: "a" }\ntest_state { stage: "b" }\n');
+    expect(() => new Solver(parseCaffeText(text, 'SolverParameter').message, { baseDir: dir })).toThrow(/test_state must be given once per test net \(1\)/);
+  });
+});
