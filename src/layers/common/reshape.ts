@@ -1,24 +1,12 @@
 // Reshape: replaces axes [axis, axis + num_axes) of the bottom by reshape_param.shape, where a 0 copies the
 // bottom's dimension at that position and one -1 is inferred from the total count. Data is unchanged.
-import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type Shape } from '../layer.js';
+import { type Shape } from '../layer.js';
+import { ViewLayer } from './view-layer.js';
 import { registerLayer } from '../registry.js';
-import { countOf, paramOf, rejectInPlace, shapeText } from './util.js';
+import { countOf, paramOf, shapeText } from './util.js';
 
-export class ReshapeLayer extends Layer {
-  override bottomCount(): [number, number] {
-    return [1, 1];
-  }
-  override topCount(): [number, number] {
-    return [1, 1];
-  }
-
-  setup(bottomShapes: Shape[]): Shape[] {
-    rejectInPlace(this);
-    return [this.topShape(bottomShapes[0]!)];
-  }
-
-  private topShape(bottom: Shape): Shape {
+export class ReshapeLayer extends ViewLayer {
+  protected topShape(bottom: Shape): Shape {
     const p = paramOf(this, 'reshape_param', 'ReshapeParameter');
     const dims = ((p.shape?.dim ?? []) as number[]).map(Number);
     let inferred = -1;
@@ -58,14 +46,6 @@ export class ReshapeLayer extends Layer {
       throw this.error(`reshape to ${shapeText(top)} (${countOf(top)} values) does not keep the bottom's ${total} values of shape ${shapeText(bottom)}`, 'reshape_param');
     }
     return top;
-  }
-
-  compute(bottoms: tf.Tensor[]): tf.Tensor[] {
-    return [tf.reshape(bottoms[0]!, this.topShape(bottoms[0]!.shape))];
-  }
-
-  override backward(bottoms: tf.Tensor[], _tops: tf.Tensor[], topDiffs: tf.Tensor[], propagateDown: boolean[]) {
-    return { bottomDiffs: [propagateDown[0] ? tf.reshape(topDiffs[0]!, bottoms[0]!.shape) : null], paramDiffs: [] };
   }
 }
 
