@@ -552,8 +552,8 @@ export class Net {
   }
 }
 
-/** Caffe's asum / count, printed like its debug lines. */
-function absMean(t: tf.Tensor): string {
+/** Caffe's asum / count, printed like its debug lines (also used by the solver's [Update] lines). */
+export function absMean(t: tf.Tensor): string {
   const v = tf.tidy(() => tf.mean(tf.abs(t)).dataSync()[0]!);
   return formatG(v, 6);
 }

@@ -9,7 +9,7 @@ import { has, newMessage, type Message } from '../proto/schema.js';
 import { loadNetFile } from '../proto/load.js';
 import { upgradeNetParameter } from '../proto/upgrade/index.js';
 import { filterNet, Phase, type NetStateSpec } from '../net/net-state.js';
-import { Net } from '../net/net.js';
+import { Net, absMean } from '../net/net.js';
 import { loadWeightsInto } from '../proto/weights.js';
 import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
@@ -293,8 +293,7 @@ export class Solver {
         return { value: tf.sub(p.tensor, update), history };
       });
       if (this.net.debugInfo) {
-        const stat = (t: tf.Tensor) => formatCaffeNumber(tf.tidy(() => tf.mean(tf.abs(t)).dataSync()[0]!));
-        log.info(`    [Update] Layer ${p.layer}, param ${p.index} data: ${stat(p.tensor)}; diff: ${stat(diff0)}`);
+        log.info(`    [Update] Layer ${p.layer}, param ${p.index} data: ${absMean(p.tensor)}; diff: ${absMean(diff0)}`);
       }
       p.tensor.assign(next.value);
       next.value.dispose();

@@ -4,7 +4,7 @@
 // ([OH, OW, N, O]) and the forward strides become dilations. That runs on wasm's fast Conv2D (XNNPACK).
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, nhwcPad, pair } from './replace.js';
+import { asTensor, kernelReplacement, spatialPadding, nhwcPad, pair } from './replace.js';
 
 export function conv2dBackpropFilterViaConv2d(
   x: tf.Tensor4D,
@@ -25,12 +25,7 @@ export function conv2dBackpropFilterViaConv2d(
       xs,
       f,
       1,
-      [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
+      spatialPadding(top, bottom, left, right),
       'NHWC',
       [sh, sw],
     ); // [C, ≥kh, ≥kw, O]

@@ -4,7 +4,7 @@
 // dw-th tap is kept and the batch summed out.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, pair } from './replace.js';
+import { asTensor, kernelReplacement, spatialPadding, pair } from './replace.js';
 
 export function depthwiseBackpropFilterViaDepthwise(
   x: tf.Tensor4D,
@@ -29,12 +29,7 @@ export function depthwiseBackpropFilterViaDepthwise(
       xs,
       f,
       1,
-      [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
+      spatialPadding(top, bottom, left, right),
       'NHWC',
       [sh, sw],
     ); // [1, ≥(kh−1)·dh+1, ≥(kw−1)·dw+1, N·C·m]

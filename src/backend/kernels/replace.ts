@@ -63,6 +63,16 @@ export function nhwcPad(pad: Pad): Pad {
   return [pad[0]!, pad[2]!, pad[3]!, pad[1]!] as tf.backend_util.ExplicitPadding;
 }
 
+/** tfjs' explicit NHWC padding for the given spatial padding (batch and channels unpadded). */
+export function spatialPadding(top: number, bottom: number, left: number, right: number): [[0, 0], [number, number], [number, number], [0, 0]] {
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+}
+
 /** Number pair from a tfjs `number | [number, number]` attribute. */
 export function pair(v: number | number[] | undefined, dflt = 1): [number, number] {
   if (v === undefined || v === null) return [dflt, dflt];
@@ -83,12 +93,7 @@ export function windowed(x: tf.Tensor4D, before: [number, number], after: [numbe
   const y = cropTop || cropLeft || cropBottom || cropRight ? tf.slice(x, [0, cropTop, cropLeft, 0], [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c]) : x;
   return {
     x: y,
-    pad: [
-      [0, 0],
-      [Math.max(0, before[0]), Math.max(0, after[0])],
-      [Math.max(0, before[1]), Math.max(0, after[1])],
-      [0, 0],
-    ],
+    pad: spatialPadding(Math.max(0, before[0]), Math.max(0, after[0]), Math.max(0, before[1]), Math.max(0, after[1])),
   };
 }
 
