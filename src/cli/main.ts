@@ -11,6 +11,7 @@ import { registerTestTime } from './test-time.js';
 import { registerPlot } from './plot.js';
 import { registerData } from './data.js';
 import { registerConvertWeights } from './convert-weights.js';
+import { registerDbTools } from './db-tools.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -33,6 +34,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerPlot(program, io);
   registerData(program, io);
   registerConvertWeights(program, io);
+  registerDbTools(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.

@@ -7,10 +7,10 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-export function progressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+export function progressReporter(stream: NodeJS.WriteStream = process.stderr, task = 'training', unit = 'iterations'): ProgressReporter {
   if (!stream.isTTY) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { format: 'training |{bar}| {value}/{total} iterations', stream, clearOnComplete: true, hideCursor: true },
+    { format: `${task} |{bar}| {value}/{total} ${unit}`, stream, clearOnComplete: true, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

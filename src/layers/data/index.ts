@@ -1,4 +1,7 @@
-// Data layers (HDF5, MemoryData and DummyData today; LMDB/LevelDB/images with the data issue).
+// Data layers: databases (Data), image lists (ImageData), HDF5 in and out, arrays from the API, fillers.
+import './data.js';
+import './image-data.js';
 import './hdf5-data.js';
+import './hdf5-output.js';
 import './memory-data.js';
 import './dummy-data.js';

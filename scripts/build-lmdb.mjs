@@ -1,0 +1,52 @@
+// Rebuilds the lmdb binding from source with LMDB's classic on-disk format (LMDB_DATA_V1), the format
+// Caffe and py-lmdb write. The prebuilt binary lmdb ships uses a newer format and cannot read Caffe's
+// databases, nor can Caffe read its output. Runs as kdnet's postinstall; offline, about 20 s.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+let lmdbDir;
+try {
+  // lmdb's exports map hides package.json: walk up from its entry point.
+  lmdbDir = path.dirname(require.resolve('lmdb'));
+  while (!fs.existsSync(path.join(lmdbDir, 'binding.gyp'))) {
+    const up = path.dirname(lmdbDir);
+    if (up === lmdbDir) throw new Error('lmdb sources not found');
+    lmdbDir = up;
+  }
+} catch {
+  console.warn('kdnet: lmdb is not installed; LMDB data will be unavailable');
+  process.exit(0);
+}
+const marker = path.join(lmdbDir, 'build', 'Release', '.kdnet-data-v1');
+if (fs.existsSync(marker)) process.exit(0);
+
+const candidates = [
+  process.env.npm_config_node_gyp,
+  path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  '/usr/share/nodejs/npm/node_modules/node-gyp/bin/node-gyp.js',
+].filter(Boolean);
+const nodeGyp = candidates.find((p) => fs.existsSync(p));
+if (!nodeGyp) {
+  console.error('kdnet: node-gyp not found; cannot build lmdb with Caffe\'s on-disk format');
+  process.exit(1);
+}
+console.log(`kdnet: building lmdb with Caffe's LMDB data format (${nodeGyp})`);
+// Offline: build against the headers installed beside this node rather than downloading them.
+const localHeaders = path.join(path.dirname(process.execPath), '..');
+const args = [nodeGyp, 'rebuild'];
+if (!process.env.npm_config_nodedir && fs.existsSync(path.join(localHeaders, 'include', 'node', 'node_api.h'))) {
+  args.push(`--nodedir=${path.resolve(localHeaders)}`);
+}
+const result = spawnSync(process.execPath, args, {
+  cwd: lmdbDir,
+  stdio: 'inherit',
+  env: { ...process.env, LMDB_DATA_V1: 'true' },
+});
+if (result.status !== 0) {
+  console.error('kdnet: building lmdb failed; LMDB databases written by Caffe will not be readable');
+  process.exit(1);
+}
+fs.writeFileSync(marker, 'built with LMDB_DATA_V1=true\n');

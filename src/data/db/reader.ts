@@ -1,0 +1,92 @@
+// Reading a Caffe database in key order, on LMDB (lmdb, built with LMDB's classic data format) or LevelDB
+// (classic-level). Both present the same cursor: records in key order, restarting at the end like Caffe.
+import { open as openLmdb, type RootDatabase } from 'lmdb';
+import fs from 'node:fs';
+import { ClassicLevel } from 'classic-level';
+import { KdnetError } from '../../errors.js';
+import { checkDatabase, type Backend } from './backend.js';
+
+export interface DbRecord {
+  key: Buffer;
+  value: Buffer;
+}
+
+export interface DbReader {
+  readonly path: string;
+  readonly backend: Backend;
+  /** Records in key order from the first. */
+  records(): AsyncIterable<DbRecord>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+class LmdbReader implements DbReader {
+  readonly backend = 'lmdb' as const;
+  private db: RootDatabase<Buffer, Buffer>;
+  constructor(readonly path: string) {
+    try {
+      this.db = openLmdb<Buffer, Buffer>({
+        path,
+        // Caffe's LMDBs are folders holding data.mdb, whatever the folder's name looks like.
+        noSubdir: fs.statSync(path).isFile(),
+        encoding: 'binary',
+        keyEncoding: 'binary',
+        readOnly: true,
+      });
+    } catch (e) {
+      throw new KdnetError(`${path}: cannot open the LMDB database: ${(e as Error).message}`);
+    }
+  }
+  async *records(): AsyncIterable<DbRecord> {
+    // Values are copied: the binding may reuse its read buffer for the next record.
+    for (const { key, value } of this.db.getRange()) yield { key: Buffer.from(key), value: Buffer.from(value) };
+  }
+  async count(): Promise<number> {
+    return (this.db.getStats() as { entryCount: number }).entryCount;
+  }
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+class LevelReader implements DbReader {
+  readonly backend = 'leveldb' as const;
+  private db: ClassicLevel<Buffer, Buffer>;
+  private opened: Promise<void>;
+  constructor(readonly path: string) {
+    this.db = new ClassicLevel<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: false });
+    this.opened = this.db.open().catch((e: Error & { cause?: Error }) => {
+      throw new KdnetError(`${path}: cannot open the LevelDB database: ${e.cause?.message ?? e.message}`);
+    });
+  }
+  async *records(): AsyncIterable<DbRecord> {
+    await this.opened;
+    const it = this.db.iterator();
+    try {
+      for (;;) {
+        const entries = await it.nextv(256);
+        if (!entries.length) return;
+        for (const [key, value] of entries) yield { key, value };
+      }
+    } finally {
+      await it.close();
+    }
+  }
+  async count(): Promise<number> {
+    await this.opened;
+    let n = 0;
+    for await (const _ of this.db.keys()) n++;
+    return n;
+  }
+  async close(): Promise<void> {
+    await this.opened.catch(() => {});
+    await this.db.close();
+  }
+}
+
+export async function openDbReader(dbPath: string, backend?: Backend): Promise<DbReader> {
+  const found = checkDatabase(dbPath, backend);
+  const reader = found === 'lmdb' ? new LmdbReader(dbPath) : new LevelReader(dbPath);
+  if (reader instanceof LevelReader) await (reader as unknown as { opened: Promise<void> }).opened;
+  return reader;
+}

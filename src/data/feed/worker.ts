@@ -1,0 +1,64 @@
+// The prefetch worker: reads, decodes and transforms batches on its own thread, up to `prefetch` batches ahead
+// of the layer, and posts them (buffers transferred, not copied) through the port it was given.
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { setLogSink } from '../../log.js';
+import { isKdnetError } from '../../errors.js';
+import { Rng } from '../../util/rng.js';
+import { DataTransformer } from '../transform.js';
+import { loadBatch } from './batch.js';
+import { DatumSource, ImageListSource, type SampleSource } from './sources.js';
+import { SIGNAL, type FeedConfig, type FeedMessage } from './protocol.js';
+
+const { port, signal: signalBuffer, config } = workerData as { port: MessagePort; signal: SharedArrayBuffer; config: FeedConfig };
+const signal = new Int32Array(signalBuffer);
+
+function post(message: FeedMessage, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+  Atomics.add(signal, SIGNAL.posted, 1);
+  Atomics.notify(signal, SIGNAL.posted);
+}
+
+setLogSink((level, message) => post({ type: 'log', level, message }));
+
+async function openSource(rng: Rng, transformer: DataTransformer): Promise<SampleSource> {
+  const s = config.source;
+  if (s.kind === 'db') {
+    const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
+    return DatumSource.open(s.path, s.backend, transformer.colorMode(), skip);
+  }
+  const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
+  return new ImageListSource(
+    {
+      listFile: s.listFile,
+      rootFolder: s.rootFolder,
+      color: s.isColor ? 'color' : 'gray',
+      resize: s.newHeight > 0 && s.newWidth > 0 ? { height: s.newHeight, width: s.newWidth } : undefined,
+      shuffle: s.shuffle,
+      skip,
+      searchDirs: s.searchDirs,
+    },
+    rng,
+  );
+}
+
+async function run(): Promise<void> {
+  const rng = new Rng(config.seed);
+  const transformer = new DataTransformer(config.transform, config.train, rng.fork());
+  const source = await openSource(rng, transformer);
+  for (let produced = 0; ; produced++) {
+    // Wait for the layer to take a batch when `prefetch` are already waiting.
+    for (;;) {
+      const consumed = Atomics.load(signal, SIGNAL.consumed);
+      if (produced - consumed < config.prefetch) break;
+      Atomics.wait(signal, SIGNAL.consumed, consumed);
+    }
+    const batch = await loadBatch(source, transformer, config.batchSize);
+    post({ type: 'batch', ...batch }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
+  }
+}
+
+run().catch((e: unknown) => {
+  const message = isKdnetError(e) ? e.oneLine : `internal error in the data worker: ${(e as Error)?.stack ?? String(e)}`;
+  post({ type: 'error', message });
+  Atomics.store(signal, SIGNAL.dead, 1);
+});

@@ -1,0 +1,80 @@
+// What Data and ImageData share: a prefetch worker (src/data/feed) fills batches in the background; the
+// layer hands them out as its tops, data N×C×H×W and (with a second top) labels N.
+import * as tf from '@tensorflow/tfjs-core';
+import { type Shape } from '../layer.js';
+import { SourceLayer } from './source-layer.js';
+import { PrefetchClient } from '../../data/feed/client.js';
+import type { FeedConfig } from '../../data/feed/protocol.js';
+import { transformSettings, type TransformSettings } from '../../data/transform.js';
+import { resolveDataPath } from '../../util/resolve-path.js';
+import { isKdnetError } from '../../errors.js';
+import { Phase } from '../../net/net-state.js';
+import { log } from '../../log.js';
+
+type Batch = ReturnType<PrefetchClient['next']>;
+
+export abstract class PrefetchingLayer extends SourceLayer {
+  private client: PrefetchClient | undefined;
+  private ready: Batch | undefined;
+
+  override topCount(): [number, number] {
+    return [1, 2];
+  }
+
+  override readsDataSource(): boolean {
+    return true;
+  }
+
+  /** Where and how to read; called once, at set-up. */
+  protected abstract feedConfig(): FeedConfig;
+
+  /** Milliseconds forward passes spent waiting for a batch that was not prefetched in time. */
+  get dataWaitMs(): number {
+    return this.client?.waitMs ?? 0;
+  }
+
+  protected transform(): TransformSettings {
+    try {
+      return transformSettings(this.param.transform_param, (f) => resolveDataPath(f, this.ctx.baseDir));
+    } catch (e) {
+      throw isKdnetError(e) ? this.error(e.message, 'transform_param') : e;
+    }
+  }
+
+  protected isTrain(): boolean {
+    return this.ctx.phase === Phase.TRAIN;
+  }
+
+  protected seed(): number {
+    return Math.floor(this.ctx.rng.uniform() * 4294967296);
+  }
+
+  setup(): Shape[] {
+    if (!this.client) {
+      this.client = new PrefetchClient(this.feedConfig(), (m) => this.error(m));
+      // Caffe sizes the tops from the first record; the first batch does that here.
+      this.ready = this.client.next();
+      log.info(`output data size: ${this.ready.shape.join(',')}`);
+    }
+    const shape = this.ready?.shape ?? [];
+    return (this.param.top as string[]).length === 2 ? [shape, [shape[0]!]] : [shape];
+  }
+
+  override forward(): tf.Tensor[] {
+    const batch = this.ready ?? this.client!.next();
+    this.ready = undefined;
+    const data = tf.tensor(batch.data, batch.shape);
+    if ((this.param.top as string[]).length < 2) return [data];
+    return [data, tf.tensor(batch.labels, [batch.shape[0]!])];
+  }
+
+  compute(): tf.Tensor[] {
+    return this.forward();
+  }
+
+  override dispose(): void {
+    this.client?.close();
+    this.client = undefined;
+    super.dispose();
+  }
+}
