@@ -72,6 +72,9 @@ export function readHdf5<T>(file: string, read: (root: H5Group) => T, context: s
   }
   try {
     return read(f as unknown as H5Group);
+  } catch (e) {
+    if (e instanceof KdnetError) throw e;
+    throw new KdnetError(`${context}: cannot read HDF5 file ${file} (truncated or corrupt?): ${(e as Error).message}`);
   } finally {
     f.close();
   }

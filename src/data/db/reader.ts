@@ -56,7 +56,9 @@ class LevelReader implements DbReader {
   constructor(readonly path: string) {
     this.db = new ClassicLevel<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: false });
     this.opened = this.db.open().catch((e: Error & { cause?: Error }) => {
-      throw new KdnetError(`${path}: cannot open the LevelDB database: ${e.cause?.message ?? e.message}`);
+      const reason = e.cause?.message ?? e.message;
+      const hint = /lock/i.test(reason) ? ' (LevelDB allows one open handle at a time, as in Caffe: is another net or process reading it? LMDB has no such limit)' : '';
+      throw new KdnetError(`${path}: cannot open the LevelDB database: ${reason}${hint}`);
     });
   }
   async *records(): AsyncIterable<DbRecord> {

@@ -6,9 +6,10 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { KdnetError } from '../../errors.js';
 import { log } from '../../log.js';
-import { SIGNAL, type FeedConfig, type FeedMessage } from './protocol.js';
+import { SIGNAL, SIGNAL_SLOTS, type FeedConfig, type FeedMessage } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 120_000;
+const CLOSE_TIMEOUT_MS = 5_000;
 
 type BatchMessage = Extract<FeedMessage, { type: 'batch' }>;
 
@@ -38,7 +39,7 @@ function startWorker(options: WorkerOptions): Worker {
 export class PrefetchClient {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4 * 3));
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4 * SIGNAL_SLOTS));
   private closed = false;
   /** Milliseconds the layer spent waiting for a batch that was not ready. */
   waitMs = 0;
@@ -76,6 +77,7 @@ export class PrefetchClient {
           (m.level === 'I' ? log.info : m.level === 'W' ? log.warn : log.error)(m.message);
           continue;
         }
+        if (m.type === 'closed') continue;
         if (m.type === 'error') {
           this.close();
           throw this.fail(m.message);
@@ -99,9 +101,22 @@ export class PrefetchClient {
     }
   }
 
+  /** Stops the worker after it has closed its database (waits up to a few seconds). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    Atomics.store(this.signal, SIGNAL.closing, 1);
+    Atomics.notify(this.signal, SIGNAL.consumed);
+    const deadline = performance.now() + CLOSE_TIMEOUT_MS;
+    while (!Atomics.load(this.signal, SIGNAL.dead) && performance.now() < deadline) {
+      const seen = Atomics.load(this.signal, SIGNAL.posted);
+      const received = receiveMessageOnPort(this.port);
+      if (received) {
+        if ((received.message as FeedMessage).type === 'closed') break;
+        continue;
+      }
+      Atomics.wait(this.signal, SIGNAL.posted, seen, 50);
+    }
     this.port.close();
     void this.worker.terminate();
   }

@@ -15,6 +15,19 @@ export type FeedSource =
       shuffle: boolean;
       randSkip: number;
       searchDirs: string[];
+    }
+  | {
+      /** WindowData (window_data_param); crop_size, mirror, mean and scale come in FeedConfig.transform. */
+      kind: 'windows';
+      windowFile: string;
+      rootFolder: string;
+      searchDirs: string[];
+      fgThreshold: number;
+      bgThreshold: number;
+      fgFraction: number;
+      contextPad: number;
+      cropMode: 'warp' | 'square';
+      cacheImages: boolean;
     };
 
 export interface FeedConfig {
@@ -25,12 +38,23 @@ export interface FeedConfig {
   seed: number;
   /** Batches read ahead (data_param.prefetch). */
   prefetch: number;
+  /** Continue from this cursor (a resumed snapshot) rather than from the start. */
+  resume?: FeedState;
+}
+
+/** Where the worker stands after a batch: enough to continue exactly from there. */
+export interface FeedState {
+  source: unknown;
+  rng: [number, number | null];
+  transformRng: [number, number | null];
 }
 
 export type FeedMessage =
-  | { type: 'batch'; shape: number[]; data: Float32Array; labels: Float32Array }
+  | { type: 'batch'; shape: number[]; data: Float32Array; labels: Float32Array; state: FeedState }
   | { type: 'log'; level: LogLevel; message: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'closed' };
 
 /** Slots of the shared Int32Array both sides synchronise on. */
-export const SIGNAL = { posted: 0, consumed: 1, dead: 2 } as const;
+export const SIGNAL = { posted: 0, consumed: 1, dead: 2, closing: 3 } as const;
+export const SIGNAL_SLOTS = 4;

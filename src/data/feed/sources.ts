@@ -18,12 +18,17 @@ export interface PendingSample {
 
 export interface SampleSource {
   next(): Promise<PendingSample>;
+  /** The cursor, JSON-serializable, for exact resume from a snapshot. */
+  saveState(): unknown;
+  restoreState(state: unknown): Promise<void>;
   close(): Promise<void>;
 }
 
 export class DatumSource implements SampleSource {
   private iterator: AsyncIterator<DbRecord> | undefined;
   private records = 0;
+  /** Records read since the cursor last started from the first one. */
+  private position = 0;
 
   private constructor(
     private readonly reader: DbReader,
@@ -45,9 +50,11 @@ export class DatumSource implements SampleSource {
       const r = await this.iterator.next();
       if (!r.done) {
         this.records++;
+        this.position++;
         return r.value;
       }
       this.iterator = undefined;
+      this.position = 0;
       if (this.records === 0) break;
       log.info('Restarting data prefetching from start.');
     }
@@ -59,6 +66,17 @@ export class DatumSource implements SampleSource {
     const where = `${this.reader.path}: record '${key.toString('latin1')}'`;
     const datum = decodeDatum(value, where);
     return { where, label: datum.label, pixels: () => datumPixels(datum, where, this.color) };
+  }
+
+  saveState(): unknown {
+    return { position: this.position };
+  }
+
+  async restoreState(state: unknown): Promise<void> {
+    const { position } = state as { position: number };
+    this.iterator = undefined;
+    this.position = 0;
+    for (let i = 0; i < position; i++) await this.nextRecord();
   }
 
   close(): Promise<void> {
@@ -106,14 +124,18 @@ export interface ImageListOptions {
 }
 
 export class ImageListSource implements SampleSource {
-  private readonly entries: ImageListEntry[];
+  private readonly listed: ImageListEntry[];
+  private entries: ImageListEntry[];
   private position = 0;
+  /** RNG state before this epoch's shuffle: the order is rebuilt from it on resume. */
+  private shuffleState: [number, number | null] | null = null;
 
   constructor(
     private readonly options: ImageListOptions,
     private readonly rng: Rng,
   ) {
-    this.entries = readImageList(options.listFile);
+    this.listed = readImageList(options.listFile);
+    this.entries = this.listed;
     if (options.shuffle) {
       log.info('Shuffling data');
       this.shuffle();
@@ -125,12 +147,15 @@ export class ImageListSource implements SampleSource {
     }
   }
 
+  /** A fresh permutation of the listed order each epoch (statistically Caffe's in-place reshuffle). */
   private shuffle(): void {
-    const xs = this.entries;
+    this.shuffleState = this.rng.getState();
+    const xs = [...this.listed];
     for (let i = xs.length - 1; i > 0; i--) {
       const j = Math.floor(this.rng.uniform() * (i + 1));
       [xs[i], xs[j]] = [xs[j]!, xs[i]!];
     }
+    this.entries = xs;
   }
 
   private resolve(file: string): string {
@@ -149,7 +174,22 @@ export class ImageListSource implements SampleSource {
     const e = this.entries[this.position++]!;
     const file = this.resolve(e.file);
     const where = `${this.options.listFile}:${e.line}: ${file}`;
-    return { where, label: e.label, pixels: () => decodeImage(file, this.options.color, where, this.options.resize) };
+    const pixels = () => decodeImage(file, this.options.color, where, this.options.resize);
+    return { where, label: e.label, pixels };
+  }
+
+  saveState(): unknown {
+    return { position: this.position, lines: this.listed.length, shuffleState: this.shuffleState };
+  }
+
+  async restoreState(state: unknown): Promise<void> {
+    const s = state as { position: number; lines: number; shuffleState: [number, number | null] | null };
+    if (s.lines !== this.listed.length) return; // another list: start over
+    if (s.shuffleState && this.options.shuffle) {
+      this.rng.setState(s.shuffleState);
+      this.shuffle();
+    }
+    this.position = s.position;
   }
 
   async close(): Promise<void> {}

@@ -7,6 +7,7 @@ import { Rng } from '../../util/rng.js';
 import { DataTransformer } from '../transform.js';
 import { loadBatch } from './batch.js';
 import { DatumSource, ImageListSource, type SampleSource } from './sources.js';
+import { WindowSampler } from './windows.js';
 import { SIGNAL, type FeedConfig, type FeedMessage } from './protocol.js';
 
 const { port, signal: signalBuffer, config } = workerData as { port: MessagePort; signal: SharedArrayBuffer; config: FeedConfig };
@@ -20,8 +21,9 @@ function post(message: FeedMessage, transfer: ArrayBuffer[] = []): void {
 
 setLogSink((level, message) => post({ type: 'log', level, message }));
 
-async function openSource(rng: Rng, transformer: DataTransformer): Promise<SampleSource> {
+async function openSource(rng: Rng, transformer: DataTransformer): Promise<SampleSource | WindowSampler> {
   const s = config.source;
+  if (s.kind === 'windows') return WindowSampler.open(s, config.transform, config.batchSize, rng);
   if (s.kind === 'db') {
     const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
     return DatumSource.open(s.path, s.backend, transformer.colorMode(), skip);
@@ -43,18 +45,32 @@ async function openSource(rng: Rng, transformer: DataTransformer): Promise<Sampl
 
 async function run(): Promise<void> {
   const rng = new Rng(config.seed);
-  const transformer = new DataTransformer(config.transform, config.train, rng.fork());
+  const transformRng = rng.fork();
+  const transformer = new DataTransformer(config.transform, config.train, transformRng);
   const source = await openSource(rng, transformer);
-  for (let produced = 0; ; produced++) {
+  const resumable = 'saveState' in source;
+  if (config.resume) {
+    if (resumable) await source.restoreState(config.resume.source);
+    rng.setState(config.resume.rng);
+    transformRng.setState(config.resume.transformRng);
+  }
+  const closing = () => Atomics.load(signal, SIGNAL.closing) === 1;
+  for (let produced = 0; !closing(); produced++) {
     // Wait for the layer to take a batch when `prefetch` are already waiting.
     for (;;) {
       const consumed = Atomics.load(signal, SIGNAL.consumed);
-      if (produced - consumed < config.prefetch) break;
+      if (produced - consumed < config.prefetch || closing()) break;
       Atomics.wait(signal, SIGNAL.consumed, consumed);
     }
-    const batch = await loadBatch(source, transformer, config.batchSize);
-    post({ type: 'batch', ...batch }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
+    if (closing()) break;
+    const batch =
+      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer, config.batchSize);
+    const state = { source: resumable ? source.saveState() : undefined, rng: rng.getState(), transformRng: transformRng.getState() };
+    post({ type: 'batch', ...batch, state }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
   }
+  // Release the database (LevelDB allows one open handle per process) before the layer lets go.
+  await source.close();
+  post({ type: 'closed' });
 }
 
 run().catch((e: unknown) => {

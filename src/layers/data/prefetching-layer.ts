@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Shape } from '../layer.js';
 import { SourceLayer } from './source-layer.js';
 import { PrefetchClient } from '../../data/feed/client.js';
-import type { FeedConfig } from '../../data/feed/protocol.js';
+import type { FeedConfig, FeedState } from '../../data/feed/protocol.js';
 import { transformSettings, type TransformSettings } from '../../data/transform.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 import { isKdnetError } from '../../errors.js';
@@ -15,7 +15,10 @@ type Batch = ReturnType<PrefetchClient['next']>;
 
 export abstract class PrefetchingLayer extends SourceLayer {
   private client: PrefetchClient | undefined;
+  private config: FeedConfig | undefined;
   private ready: Batch | undefined;
+  /** The cursor after the last batch handed out (what a snapshot records). */
+  private consumed: FeedState | undefined;
 
   override topCount(): [number, number] {
     return [1, 2];
@@ -51,18 +54,37 @@ export abstract class PrefetchingLayer extends SourceLayer {
 
   setup(): Shape[] {
     if (!this.client) {
-      this.client = new PrefetchClient(this.feedConfig(), (m) => this.error(m));
-      // Caffe sizes the tops from the first record; the first batch does that here.
-      this.ready = this.client.next();
-      log.info(`output data size: ${this.ready.shape.join(',')}`);
+      this.config = this.feedConfig();
+      this.start(this.config);
+      log.info(`output data size: ${this.ready!.shape.join(',')}`);
     }
     const shape = this.ready?.shape ?? [];
     return (this.param.top as string[]).length === 2 ? [shape, [shape[0]!]] : [shape];
   }
 
+  /** Starts the worker and takes the first batch (Caffe sizes the tops from the first record). */
+  private start(config: FeedConfig): void {
+    this.client = new PrefetchClient(config, (m) => this.error(m));
+    this.ready = this.client.next();
+  }
+
+  override saveState(): unknown {
+    return this.consumed && { source: this.config!.source, feed: this.consumed };
+  }
+
+  override restoreState(state: unknown): void {
+    const s = state as { source: unknown; feed: FeedState } | undefined;
+    // Another source than the snapshot's: start from the beginning, as Caffe always does.
+    if (!s || !this.config || JSON.stringify(s.source) !== JSON.stringify(this.config.source)) return;
+    this.client?.close();
+    this.start({ ...this.config, resume: s.feed });
+    this.consumed = s.feed;
+  }
+
   override forward(): tf.Tensor[] {
     const batch = this.ready ?? this.client!.next();
     this.ready = undefined;
+    this.consumed = batch.state;
     const data = tf.tensor(batch.data, batch.shape);
     if ((this.param.top as string[]).length < 2) return [data];
     return [data, tf.tensor(batch.labels, [batch.shape[0]!])];
