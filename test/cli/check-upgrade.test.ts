@@ -23,8 +23,8 @@ describe('kdnet check', () => {
     const r = await run('check', lenet);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${lenet}: net "LeNet", V2 format\nupgrades: none needed\n11 layers\n`);
-    expect(r.stdout).toMatch(/^0\s+data\s+HDF5Data\s+-\s+data,label\s+TRAIN\s/m);
-    expect(r.stdout).toMatch(/^1\s+data\s+HDF5Data\s+-\s+data,label\s+TEST\s/m);
+    expect(r.stdout).toMatch(/^0\s+data\s+Data\s+-\s+data,label\s+TRAIN\s/m);
+    expect(r.stdout).toMatch(/^1\s+data\s+Data\s+-\s+data,label\s+TEST\s/m);
     expect(r.stdout).toMatch(/^9\s+accuracy\s+Accuracy\s+ip2,label\s+accuracy\s+TEST\s/m);
     expect(r.stdout).toMatch(/^10\s+loss\s+SoftmaxWithLoss\s+ip2,label\s+loss\s+both\s/m);
   });

@@ -1,17 +1,18 @@
 // `kdnet train` on Caffe's own LeNet files (lenet_solver.prototxt + lenet_train_test.prototxt from the corpus),
-// unchanged except that the two LMDB Data layers read a synthetic 10-class HDF5 set instead (the LMDB
-// reader arrives with the data layers): it must reach high test accuracy.
+// unchanged except for the LMDB paths (a synthetic 10-class set written as Caffe's convert_mnist_data writes
+// MNIST) and a shorter schedule: it must reach high test accuracy.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { corpusRoot, hasCorpus } from '../support/shared.js';
 import { loadNetFile, loadSolverFile } from '../../src/proto/load.js';
-import { newMessage, type Message } from '../../src/proto/schema.js';
+import { type Message } from '../../src/proto/schema.js';
 import { printCaffeText } from '../../src/proto/text.js';
 import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
-import { writeH5 } from '../support/h5.js';
+import { createDbWriter, recordKey } from '../../src/data/db/index.js';
+import { encodeDatum } from '../../src/data/datum.js';
 import { initBackend } from '../../src/backend/select.js';
 
 /** Class c: a bright 6×6 square at one of 10 grid positions, on noise, as 0–255 pixel values. */
@@ -37,21 +38,19 @@ describe.skipIf(!hasCorpus)('LeNet end to end with Caffe\'s own solver and net f
     await initBackend('cpu', true);
     for (const [name, n, seed] of [['train', 640, 1], ['test', 200, 2]] as const) {
       const { data, labels } = squares(n, seed);
-      await writeH5(path.join(dir, `${name}.h5`), { data: { data, shape: [n, 1, 28, 28] }, label: { data: labels, shape: [n] } });
-      fs.writeFileSync(path.join(dir, `${name}.txt`), path.join(dir, `${name}.h5`) + '\n');
+      const db = createDbWriter(path.join(dir, `${name}_lmdb`), 'lmdb');
+      for (let i = 0; i < n; i++) {
+        const pixels = Uint8Array.from(data.subarray(i * 784, (i + 1) * 784), Math.round);
+        await db.put(recordKey(i), encodeDatum({ channels: 1, height: 28, width: 28, data: pixels, label: labels[i]! }));
+      }
+      await db.finish();
     }
-    // The corpus net, with each Data layer swapped for an HDF5Data layer (same tops, phases and batch size).
+    // The corpus net as it is, with its two LMDB sources pointed at these databases.
     const { message: net } = loadNetFile(path.join(corpusRoot, 'BVLC__caffe/examples/mnist/lenet_train_test.prototxt'));
     for (const layer of net.layer as Message[]) {
       if (layer.type !== 'Data') continue;
-      const train = layer.include[0].phase === 0;
-      layer.type = 'HDF5Data';
-      layer.hdf5_data_param = newMessage('HDF5DataParameter', { source: path.join(dir, train ? 'train.txt' : 'test.txt'), batch_size: layer.data_param.batch_size });
-      delete layer.data_param;
+      layer.data_param.source = path.join(dir, layer.include[0].phase === 0 ? 'train_lmdb' : 'test_lmdb');
     }
-    // HDF5Data has no transform_param: scale the pixels the way the net's transform_param would.
-    net.layer.splice(2, 0, newMessage('LayerParameter', { name: 'scale', type: 'Power', bottom: ['data'], top: ['data'], power_param: newMessage('PowerParameter', { scale: 0.00390625 }) }));
-    for (const l of net.layer as Message[]) delete l.transform_param;
     fs.writeFileSync(path.join(dir, 'lenet_train_test.prototxt'), printCaffeText(net, 'NetParameter'));
     const { message: solver } = loadSolverFile(path.join(corpusRoot, 'BVLC__caffe/examples/mnist/lenet_solver.prototxt'));
     solver.net = path.join(dir, 'lenet_train_test.prototxt');
