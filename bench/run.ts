@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { benchParse } from './parse.js';
 import { benchEngine } from './engine.js';
 import { benchTrainMemory } from './train-memory.js';
+import { benchData } from './data.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -26,4 +27,8 @@ if (!only || only === 'engine') {
 
 if (!only || only === 'memory') {
   await benchTrainMemory('wasm');
+}
+
+if (!only || only === 'data') {
+  await benchData(path.resolve(here, '..', 'data', 'fashion-mnist', 'subset'), report);
 }
