@@ -13,7 +13,7 @@ export function registerData(program: Command, io: CliIO): void {
     .action(async (o: { full?: boolean; out: string }) => {
       const bar = progressReporter(process.stderr, 'fashion-mnist', 'records');
       try {
-        const r = await buildFashionMnist(o.out, o.full === true, (done, total) => bar.update(done, total));
+        const r = await buildFashionMnist({ outDir: o.out, full: o.full === true, progress: (done, total) => bar.update(done, total) });
         io.out(`${r.counts.train} training and ${r.counts.test} test images from ${r.source} in ${r.databases.train} and ${r.databases.test}\n`);
       } finally {
         bar.stop();

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KdnetError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { log } from '../log.js';
 import { convertMnist } from './tools/convert-mnist.js';
 import type { Progress } from './tools/write-records.js';
@@ -17,6 +18,17 @@ export const SUBSET_DIR = path.join(packageRoot, 'data', 'fashion-mnist', 'subse
 export const SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 const DOWNLOAD_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+
+export interface FashionMnistOptions {
+  outDir: string;
+  /** The whole set rather than the shipped subset. */
+  full?: boolean;
+  progress?: Progress;
+  /** Where to look for the IDX files before downloading (FASHION_MNIST_DIR, then Debian's folder). */
+  localDirs?: string[];
+  cacheDir?: string;
+  url?: string;
+}
 
 export interface FashionMnistResult {
   source: string;
@@ -29,35 +41,34 @@ function hasIdx(dir: string): boolean {
   return FILES.every((f) => fs.existsSync(path.join(dir, `${f}.gz`)) || fs.existsSync(path.join(dir, f)));
 }
 
-async function download(dir: string): Promise<void> {
+async function download(dir: string, url: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   for (const f of FILES) {
     const target = path.join(dir, `${f}.gz`);
     if (fs.existsSync(target)) continue;
-    log.info(`Downloading ${DOWNLOAD_URL}${f}.gz`);
+    log.info(`Downloading ${url}${f}.gz`);
     let bytes: Buffer;
     try {
-      const res = await fetch(`${DOWNLOAD_URL}${f}.gz`);
+      const res = await fetch(`${url}${f}.gz`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       bytes = Buffer.from(await res.arrayBuffer());
     } catch (e) {
       throw new KdnetError(
-        `cannot download Fashion-MNIST (${(e as Error).message}); install Debian's dataset-fashion-mnist or put the IDX files in FASHION_MNIST_DIR`,
+        `cannot download Fashion-MNIST from ${url} (${(e as Error).message}); install Debian's dataset-fashion-mnist or put the IDX files in FASHION_MNIST_DIR`,
       );
     }
-    const tmp = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, target);
+    writeFileAtomic(target, bytes);
   }
 }
 
-async function sourceDir(full: boolean): Promise<string> {
-  if (!full) return SUBSET_DIR;
-  const local = process.env.FASHION_MNIST_DIR ?? SYSTEM_DIR;
-  if (hasIdx(local)) return local;
-  if (process.env.FASHION_MNIST_DIR) throw new KdnetError(`FASHION_MNIST_DIR=${local} does not hold the four Fashion-MNIST IDX files`);
-  const cache = path.join(os.homedir(), '.cache', 'kdnet', 'fashion-mnist');
-  if (!hasIdx(cache)) await download(cache);
+async function sourceDir(o: FashionMnistOptions): Promise<string> {
+  if (!o.full) return SUBSET_DIR;
+  const env = process.env.FASHION_MNIST_DIR;
+  if (env && !hasIdx(env)) throw new KdnetError(`FASHION_MNIST_DIR=${env} does not hold the four Fashion-MNIST IDX files`);
+  const local = (o.localDirs ?? [env, SYSTEM_DIR]).filter((d): d is string => !!d).find(hasIdx);
+  if (local) return local;
+  const cache = o.cacheDir ?? path.join(os.homedir(), '.cache', 'kdnet', 'fashion-mnist');
+  if (!hasIdx(cache)) await download(cache, o.url ?? DOWNLOAD_URL);
   return cache;
 }
 
@@ -67,8 +78,9 @@ function idxPath(dir: string, name: string): string {
 }
 
 /** Builds fashion_train_lmdb and fashion_test_lmdb in `outDir`, replacing older ones only once complete. */
-export async function buildFashionMnist(outDir: string, full = false, progress?: Progress): Promise<FashionMnistResult> {
-  const src = await sourceDir(full);
+export async function buildFashionMnist(o: FashionMnistOptions): Promise<FashionMnistResult> {
+  const { outDir, progress } = o;
+  const src = await sourceDir(o);
   fs.mkdirSync(outDir, { recursive: true });
   const counts = { train: 0, test: 0 };
   const databases = { train: path.join(outDir, 'fashion_train_lmdb'), test: path.join(outDir, 'fashion_test_lmdb') };

@@ -4,6 +4,7 @@ import { open as openLmdb, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import { KdnetError } from '../../errors.js';
+import { requireCaffeLmdbFormat } from './lmdb-format.js';
 import { checkDatabase, type Backend } from './backend.js';
 
 export interface DbRecord {
@@ -24,6 +25,7 @@ class LmdbReader implements DbReader {
   readonly backend = 'lmdb' as const;
   private db: RootDatabase<Buffer, Buffer>;
   constructor(readonly path: string) {
+    requireCaffeLmdbFormat();
     try {
       this.db = openLmdb<Buffer, Buffer>({
         path,

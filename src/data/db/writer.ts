@@ -5,6 +5,7 @@ import path from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import { ClassicLevel } from 'classic-level';
 import { KdnetError } from '../../errors.js';
+import { requireCaffeLmdbFormat } from './lmdb-format.js';
 import type { Backend } from './backend.js';
 
 export interface DbWriter {
@@ -69,6 +70,7 @@ class LmdbWriter extends AtomicDbWriter {
   private db: RootDatabase<Buffer, Buffer>;
   constructor(target: string) {
     super(target);
+    requireCaffeLmdbFormat();
     this.db = openLmdb<Buffer, Buffer>({ path: this.tmp, noSubdir: false, encoding: 'binary', keyEncoding: 'binary' });
   }
   protected async flush(batch: Array<[Buffer, Uint8Array]>): Promise<void> {
