@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KdnetError } from '../../errors.js';
+import { readUserText } from '../../util/read-text.js';
 import { log } from '../../log.js';
 import type { Rng } from '../../util/rng.js';
 import { openDbReader, type Backend, type DbReader, type DbRecord } from '../db/index.js';
@@ -92,12 +93,7 @@ export interface ImageListEntry {
 
 /** Caffe's ImageData list: "path label" per line, the label after the last space. */
 export function readImageList(listFile: string): ImageListEntry[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(listFile, 'utf8');
-  } catch {
-    throw new KdnetError(`${listFile}: cannot read the image list`);
-  }
+  const text = readUserText(listFile, 'image list');
   const entries: ImageListEntry[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resizeLinear } from '../resize.js';
 import { KdnetError } from '../../errors.js';
+import { readUserText } from '../../util/read-text.js';
 import { log } from '../../log.js';
 import type { Rng } from '../../util/rng.js';
 import { decodeImage, type ImagePixels } from '../image.js';
@@ -84,12 +85,7 @@ function resolveImage(p: string, searchDirs: string[]): string {
  * fg_threshold are dropped, as in Caffe.
  */
 export function readWindowFile(file: string, options: WindowFileOptions): WindowFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new KdnetError(`${file}: cannot read the window file`);
-  }
+  const text = readUserText(file, 'window file');
   const tokens: Token[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     for (const t of raw.trim().split(/\s+/)) if (t) tokens.push({ text: t, line: i + 1 });
