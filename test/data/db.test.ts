@@ -9,7 +9,7 @@ import { initBackend } from '../../src/backend/select.js';
 import { encodeDatum } from '../../src/data/datum.js';
 import { createDbWriter, openDbReader, detectBackend } from '../../src/data/db/index.js';
 import { KdnetError } from '../../src/errors.js';
-import { dataNet, netFromText, pixels, tempDir } from '../support/data.js';
+import { dataNet, netFromText, pixels, tempDir, writeDatums } from '../support/data.js';
 
 const dir = tempDir();
 
@@ -119,5 +119,18 @@ describe('bad databases are one clear error naming the database', () => {
     await s.put('00000000', encodeDatum({ channels: 1, height: 2, width: 2, data: Uint8Array.of(1, 2, 3) }));
     await s.finish();
     expect(() => netFromText(dataNet(short, 'LMDB', 1))).toThrow(/short_lmdb: record '00000000': Datum holds 3 bytes but its shape 1×2×2 needs 4/);
+  });
+
+  it('a LevelDB already open elsewhere in the process names the limit', async () => {
+    const level = path.join(dir, 'shared_leveldb');
+    await writeDatums(level, 'leveldb', [{ channels: 3, height: 1, width: 1, float_data: [1, 2, 3] }]);
+    const first = netFromText(dataNet(level, 'LEVELDB', 1, '', false));
+    first.forward();
+    expect(() => netFromText(dataNet(level, 'LEVELDB', 1, '', false))).toThrow(/LevelDB allows one open handle at a time/);
+    first.dispose();
+    // Once the first net lets go, the database opens again.
+    const again = netFromText(dataNet(level, 'LEVELDB', 1, '', false));
+    again.forward();
+    expect(again.blobShape('data')).toEqual([1, 3, 1, 1]);
   });
 });
