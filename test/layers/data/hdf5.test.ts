@@ -29,6 +29,22 @@ describe('HDF5Data', () => {
     expect(Array.from(net.blob('data').dataSync()).slice(0, 12)).toEqual(Array.from(rows(2, 100)));
   });
 
+  it('shuffle: every row once per epoch, each with its own label, in a seeded order', () => {
+    const text = `layer { name: "h" type: "HDF5Data" top: "data" top: "label" hdf5_data_param { source: "${dir}/list.txt" batch_size: 6 shuffle: true } }`;
+    const orders: number[][] = [];
+    for (const seed of [1, 2, 3]) {
+      const net = netFromText(text, 0, seed);
+      net.forward();
+      const labels = Array.from(net.blob('label').dataSync());
+      const data = Array.from(net.blob('data').dataSync());
+      expect([...labels].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      labels.forEach((l, i) => expect(data[i * 6]).toBe(l < 4 ? l * 1.5 : 100 + (l - 4) * 1.5));
+      orders.push(labels);
+      net.dispose();
+    }
+    expect(new Set(orders.map((o) => o.join())).size).toBeGreaterThan(1);
+  });
+
   it('a truncated HDF5 file is one error naming the file', async () => {
     const whole = fs.readFileSync(path.join(dir, 'a.h5'));
     fs.writeFileSync(path.join(dir, 'cut.h5'), whole.subarray(0, Math.floor(whole.length / 2)));
