@@ -72,11 +72,10 @@ export class DataTransformer {
     if (mean && (mean.channels !== channels || mean.height !== height || mean.width !== width)) {
       throw new KdnetError(`${where}: the mean file is ${mean.channels}×${mean.height}×${mean.width} but the data is ${channels}×${height}×${width}`);
     }
-    let meanValues = this.settings.meanValues;
+    const meanValues = this.settings.meanValues;
     if (meanValues.length > 1 && meanValues.length !== channels) {
       throw new KdnetError(`${where}: ${meanValues.length} mean_value entries for ${channels} channels (give 1 or ${channels})`);
     }
-    if (meanValues.length === 1) meanValues = new Array<number>(channels).fill(meanValues[0]!);
     const doMirror = mirror && this.rand(2) === 1;
     let hOff = 0;
     let wOff = 0;
@@ -93,7 +92,8 @@ export class DataTransformer {
       }
     }
     for (let c = 0; c < channels; c++) {
-      const mv = meanValues.length ? meanValues[c]! : 0;
+      // One mean value serves every channel.
+      const mv = meanValues.length ? meanValues[meanValues.length === 1 ? 0 : c]! : 0;
       for (let h = 0; h < oh; h++) {
         const srcRow = (c * height + hOff + h) * width + wOff;
         const dstRow = offset + (c * oh + h) * ow;

@@ -42,6 +42,15 @@ export class Rng {
     this.spare = spare ?? undefined;
   }
 
+  /** Fisher–Yates shuffle of `xs` in place (Caffe's shuffle of lists and HDF5 rows). */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.uniform() * (i + 1));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  }
+
   /** A new independent stream derived from this one. */
   fork(): Rng {
     return new Rng(Math.floor(this.uniform() * 4294967296));

@@ -146,12 +146,7 @@ export class ImageListSource implements SampleSource {
   /** A fresh permutation of the listed order each epoch (statistically Caffe's in-place reshuffle). */
   private shuffle(): void {
     this.shuffleState = this.rng.getState();
-    const xs = [...this.listed];
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(this.rng.uniform() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
-    this.entries = xs;
+    this.entries = this.rng.shuffle([...this.listed]);
   }
 
   private resolve(file: string): string {

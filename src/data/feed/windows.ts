@@ -281,7 +281,7 @@ export function placeWindow(
 }
 
 /** The region of C×H×W pixels, interleaved (H×W×C), warped to `width`×`height` as cv::resize does. */
-export async function warpRegion(px: ImagePixels, r: WindowPlacement): Promise<Uint8Array> {
+export function warpRegion(px: ImagePixels, r: WindowPlacement): Uint8Array {
   const { channels, width: imageWidth, height: imageHeight } = px;
   const plane = imageWidth * imageHeight;
   const rw = r.x2 - r.x1 + 1;
@@ -411,7 +411,7 @@ export class WindowSampler {
       const img = this.windows.images[box.image]!;
       throw new KdnetError(`${this.source.windowFile}:${box.line}: window ${box.x1} ${box.y1} ${box.x2} ${box.y2} of ${img.path}: ${place}`);
     }
-    const warped = await warpRegion(px, place);
+    const warped = warpRegion(px, place);
     const { width, height, padW, padH } = place;
     const { mean, meanOffset, meanValues, scale } = this;
     for (let c = 0; c < WINDOW_CHANNELS; c++) {

@@ -24,11 +24,9 @@ setLogSink((level, message) => post({ type: 'log', level, message }));
 async function openSource(rng: Rng, transformer: DataTransformer): Promise<SampleSource | WindowSampler> {
   const s = config.source;
   if (s.kind === 'windows') return WindowSampler.open(s, config.transform, config.batchSize, rng);
-  if (s.kind === 'db') {
-    const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
-    return DatumSource.open(s.path, s.backend, transformer.colorMode(), skip);
-  }
+  // Caffe's rand_skip: skip a random number of records below it, once, at the start.
   const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
+  if (s.kind === 'db') return DatumSource.open(s.path, s.backend, transformer.colorMode(), skip);
   return new ImageListSource(
     {
       listFile: s.listFile,

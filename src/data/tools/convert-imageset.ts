@@ -28,11 +28,7 @@ export async function convertImageset(root: string, listFile: string, dbPath: st
   const lines = readImageList(listFile);
   if (o.shuffle) {
     log.info('Shuffling data');
-    const rng = new Rng(o.seed ?? Date.now());
-    for (let i = lines.length - 1; i > 0; i--) {
-      const j = Math.floor(rng.uniform() * (i + 1));
-      [lines[i], lines[j]] = [lines[j]!, lines[i]!];
-    }
+    new Rng(o.seed ?? Date.now()).shuffle(lines);
   }
   log.info(`A total of ${lines.length} images.`);
   if (o.encodeType && !o.encoded) log.info('encode_type specified, assuming encoded=true.');

@@ -40,18 +40,11 @@ export class HDF5DataLayer extends SourceLayer {
         .map((f) => resolveDataPath(f, this.ctx.baseDir, path.dirname(list)));
       if (!this.files.length) throw this.error(`the HDF5 file list ${p.source} names no files`, 'hdf5_data_param');
       this.filePermutation = this.files.map((_, i) => i);
-      if (p.shuffle) this.shuffle(this.filePermutation);
+      if (p.shuffle) this.ctx.rng.shuffle(this.filePermutation);
       this.currentFile = 0;
       this.load(this.filePermutation[0]!);
     }
     return (this.param.top as string[]).map((t) => [p.batch_size, ...this.datasets.get(t)!.shape.slice(1)]);
-  }
-
-  private shuffle(xs: number[]): void {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(this.ctx.rng.uniform() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
   }
 
   private load(index: number): void {
@@ -65,7 +58,7 @@ export class HDF5DataLayer extends SourceLayer {
       }
     }
     this.rowPermutation = [...Array(rows).keys()];
-    if (this.param.hdf5_data_param.shuffle) this.shuffle(this.rowPermutation);
+    if (this.param.hdf5_data_param.shuffle) this.ctx.rng.shuffle(this.rowPermutation);
     this.currentRow = 0;
   }
 
@@ -75,12 +68,12 @@ export class HDF5DataLayer extends SourceLayer {
       if (this.files.length > 1) {
         if (++this.currentFile === this.files.length) {
           this.currentFile = 0;
-          if (this.param.hdf5_data_param.shuffle) this.shuffle(this.filePermutation);
+          if (this.param.hdf5_data_param.shuffle) this.ctx.rng.shuffle(this.filePermutation);
         }
         this.load(this.filePermutation[this.currentFile]!);
       }
       this.currentRow = 0;
-      if (this.param.hdf5_data_param.shuffle) this.shuffle(this.rowPermutation);
+      if (this.param.hdf5_data_param.shuffle) this.ctx.rng.shuffle(this.rowPermutation);
     }
   }
 
