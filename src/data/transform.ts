@@ -32,6 +32,11 @@ export function transformSettings(p: Record<string, any> | undefined | null, res
   };
 }
 
+/** How encoded images are decoded (Caffe: force_color / force_gray, otherwise as stored). */
+export function colorMode(settings: TransformSettings): ColorMode {
+  return settings.forceColor ? 'color' : settings.forceGray ? 'gray' : 'native';
+}
+
 export interface SampleShape {
   channels: number;
   height: number;
@@ -49,10 +54,6 @@ export class DataTransformer {
     if (settings.meanFile) this.mean = readMeanFile(settings.meanFile);
   }
 
-  /** How encoded images are decoded (Caffe: force_color / force_gray, otherwise as stored). */
-  colorMode(): ColorMode {
-    return this.settings.forceColor ? 'color' : this.settings.forceGray ? 'gray' : 'native';
-  }
 
   /** Shape of a transformed sample from an input of shape `s` (the crop, if any). */
   outputShape(s: SampleShape, where: string): SampleShape {

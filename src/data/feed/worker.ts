@@ -4,7 +4,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { setLogSink } from '../../log.js';
 import { isKdnetError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
-import { DataTransformer } from '../transform.js';
+import { DataTransformer, colorMode } from '../transform.js';
 import { loadBatch } from './batch.js';
 import { DatumSource, ImageListSource, type SampleSource } from './sources.js';
 import { WindowSampler } from './windows.js';
@@ -21,12 +21,12 @@ function post(message: FeedMessage, transfer: ArrayBuffer[] = []): void {
 
 setLogSink((level, message) => post({ type: 'log', level, message }));
 
-async function openSource(rng: Rng, transformer: DataTransformer): Promise<SampleSource | WindowSampler> {
+async function openSource(rng: Rng): Promise<SampleSource | WindowSampler> {
   const s = config.source;
   if (s.kind === 'windows') return WindowSampler.open(s, config.transform, config.batchSize, rng);
   // Caffe's rand_skip: skip a random number of records below it, once, at the start.
   const skip = s.randSkip > 0 ? Math.floor(rng.uniform() * s.randSkip) : 0;
-  if (s.kind === 'db') return DatumSource.open(s.path, s.backend, transformer.colorMode(), skip);
+  if (s.kind === 'db') return DatumSource.open(s.path, s.backend, colorMode(config.transform), skip);
   return new ImageListSource(
     {
       listFile: s.listFile,
@@ -44,8 +44,9 @@ async function openSource(rng: Rng, transformer: DataTransformer): Promise<Sampl
 async function run(): Promise<void> {
   const rng = new Rng(config.seed);
   const transformRng = rng.fork();
-  const transformer = new DataTransformer(config.transform, config.train, transformRng);
-  const source = await openSource(rng, transformer);
+  const source = await openSource(rng);
+  // WindowData transforms its windows itself.
+  const transformer = source instanceof WindowSampler ? undefined : new DataTransformer(config.transform, config.train, transformRng);
   const resumable = 'saveState' in source;
   if (config.resume) {
     if (resumable) await source.restoreState(config.resume.source);
@@ -62,7 +63,7 @@ async function run(): Promise<void> {
     }
     if (closing()) break;
     const batch =
-      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer, config.batchSize);
+      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer!, config.batchSize);
     const state = { source: resumable ? source.saveState() : undefined, rng: rng.getState(), transformRng: transformRng.getState() };
     post({ type: 'batch', ...batch, state }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
   }

@@ -7,8 +7,6 @@ import { PrefetchingLayer } from './prefetching-layer.js';
 import { registerLayer } from '../registry.js';
 import type { FeedConfig } from '../../data/feed/protocol.js';
 import { transformSettings, type TransformSettings } from '../../data/transform.js';
-import { readMeanFile } from '../../data/mean.js';
-import { WINDOW_CHANNELS } from '../../data/feed/windows.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 import { has } from '../../proto/schema.js';
 import { isKdnetError } from '../../errors.js';
@@ -65,24 +63,7 @@ export class WindowDataLayer extends PrefetchingLayer {
     if (!(fgFraction >= 0 && fgFraction <= 1)) throw this.error(`fg_fraction must be between 0 and 1, got ${fgFraction}`, 'window_data_param.fg_fraction');
     const cropMode = p.crop_mode ?? 'warp';
     if (cropMode !== 'warp' && cropMode !== 'square') throw this.error(`crop_mode must be "warp" or "square", got "${cropMode}"`, 'window_data_param.crop_mode');
-    if (transform.meanValues.length > 1 && transform.meanValues.length !== WINDOW_CHANNELS) {
-      throw this.error(`specify either 1 mean_value or as many as channels: ${WINDOW_CHANNELS}`, 'transform_param.mean_value');
-    }
-    if (transform.meanFile) {
-      let mean;
-      try {
-        mean = readMeanFile(transform.meanFile);
-      } catch (e) {
-        throw isKdnetError(e) ? this.error(e.message, 'transform_param.mean_file') : e;
-      }
-      const offset = Math.trunc((mean.width - crop) / 2);
-      if (mean.channels !== WINDOW_CHANNELS || offset < 0 || offset + crop > mean.height) {
-        throw this.error(
-          `the ${mean.channels}×${mean.height}×${mean.width} mean file cannot cover a ${WINDOW_CHANNELS}×${crop}×${crop} crop (Caffe centres the crop at offset (width − crop_size)/2 = ${offset} in both directions)`,
-          'transform_param.mean_file',
-        );
-      }
-    }
+    // The mean file and mean values are checked against the 3-channel crop where they are read (windows.ts).
     const windowFile = resolveDataPath(p.source, this.ctx.baseDir);
     if (!fs.existsSync(windowFile)) throw this.error(`${p.source}: no such window file`, 'window_data_param.source');
     return {
