@@ -38,15 +38,29 @@ export function encodeDatum(d: Partial<Datum>): Uint8Array {
 /** Pixels of a Datum as C×H×W: raw bytes, float_data, or the decoded image (BGR like OpenCV). */
 export type DatumPixels = ImagePixels | { channels: number; height: number; width: number; data: Float32Array };
 
+export interface ChwShape {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export function shapeText(s: ChwShape): string {
+  return `${s.channels}×${s.height}×${s.width}`;
+}
+
+export function sameShape(a: ChwShape, b: ChwShape): boolean {
+  return a.channels === b.channels && a.height === b.height && a.width === b.width;
+}
+
 /** A non-encoded Datum's values, checked against its declared shape. */
 export function rawDatumPixels(d: Datum, where: string): DatumPixels {
   const size = d.channels * d.height * d.width;
   if (d.data.length) {
-    if (d.data.length !== size) throw new KdnetError(`${where}: Datum holds ${d.data.length} bytes but its shape ${d.channels}×${d.height}×${d.width} needs ${size}`);
+    if (d.data.length !== size) throw new KdnetError(`${where}: Datum holds ${d.data.length} bytes but its shape ${shapeText(d)} needs ${size}`);
     return { channels: d.channels, height: d.height, width: d.width, data: d.data };
   }
   if (d.float_data.length !== size) {
-    throw new KdnetError(`${where}: Datum holds ${d.float_data.length} float_data values but its shape ${d.channels}×${d.height}×${d.width} needs ${size}`);
+    throw new KdnetError(`${where}: Datum holds ${d.float_data.length} float_data values but its shape ${shapeText(d)} needs ${size}`);
   }
   return { channels: d.channels, height: d.height, width: d.width, data: Float32Array.from(d.float_data) };
 }

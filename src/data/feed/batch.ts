@@ -1,5 +1,6 @@
 // One batch: the next batch_size samples of a source, decoded concurrently, transformed in order.
 import { KdnetError } from '../../errors.js';
+import { sameShape, shapeText } from '../datum.js';
 import type { DataTransformer } from '../transform.js';
 import type { PendingSample, SampleSource } from './sources.js';
 
@@ -21,10 +22,8 @@ export async function loadBatch(source: SampleSource, transformer: DataTransform
   const labels = new Float32Array(batchSize);
   pixels.forEach((px, i) => {
     const where = pending[i]!.where;
-    if (px.channels !== first.channels || px.height !== first.height || px.width !== first.width) {
-      throw new KdnetError(
-        `${where}: shape ${px.channels}×${px.height}×${px.width} differs from ${first.channels}×${first.height}×${first.width} of the batch's first sample (${pending[0]!.where})`,
-      );
+    if (!sameShape(px, first)) {
+      throw new KdnetError(`${where}: shape ${shapeText(px)} differs from ${shapeText(first)} of the batch's first sample (${pending[0]!.where})`);
     }
     transformer.transform(px.data, px, data, i * size, where);
     labels[i] = pending[i]!.label;

@@ -63,41 +63,50 @@ export class PrefetchClient {
     });
   }
 
+  /** The next message from the worker, or undefined after waiting up to `waitMs` for one. */
+  private receive(waitMs: number): FeedMessage | undefined {
+    const seen = Atomics.load(this.signal, SIGNAL.posted);
+    const received = receiveMessageOnPort(this.port);
+    if (received) return received.message as FeedMessage;
+    Atomics.wait(this.signal, SIGNAL.posted, seen, waitMs);
+    return undefined;
+  }
+
   /** The next batch, waiting for the worker if it is not ready. */
   next(): BatchMessage {
     if (this.closed) throw new KdnetError('the data layer was closed');
     const t0 = performance.now();
     let waited = false;
     for (;;) {
-      const seen = Atomics.load(this.signal, SIGNAL.posted);
-      const received = receiveMessageOnPort(this.port);
-      if (received) {
-        const m = received.message as FeedMessage;
-        if (m.type === 'log') {
-          (m.level === 'I' ? log.info : m.level === 'W' ? log.warn : log.error)(m.message);
-          continue;
-        }
-        if (m.type === 'closed') continue;
-        if (m.type === 'error') {
+      // Read before receiving: a worker that died after posting its error still has that error queued.
+      const dead = Atomics.load(this.signal, SIGNAL.dead) === 1;
+      const m = this.receive(1000);
+      if (!m) {
+        waited = true;
+        if (dead) {
           this.close();
-          throw this.fail(m.message);
+          throw this.fail('the data worker stopped unexpectedly');
         }
-        if (waited) this.waitMs += performance.now() - t0;
-        Atomics.add(this.signal, SIGNAL.consumed, 1);
-        Atomics.notify(this.signal, SIGNAL.consumed);
-        return m;
+        // A worker that never got going (it could not even load) cannot report it: give up eventually.
+        if (Atomics.load(this.signal, SIGNAL.posted) === 0 && performance.now() - t0 > STARTUP_TIMEOUT_MS) {
+          this.close();
+          throw this.fail('the data worker did not start');
+        }
+        continue;
       }
-      if (Atomics.load(this.signal, SIGNAL.dead)) {
+      if (m.type === 'log') {
+        (m.level === 'I' ? log.info : m.level === 'W' ? log.warn : log.error)(m.message);
+        continue;
+      }
+      if (m.type === 'closed') continue;
+      if (m.type === 'error') {
         this.close();
-        throw this.fail('the data worker stopped unexpectedly');
+        throw this.fail(m.message);
       }
-      // A worker that never got going (it could not even load) cannot report it: give up eventually.
-      if (seen === 0 && performance.now() - t0 > STARTUP_TIMEOUT_MS) {
-        this.close();
-        throw this.fail('the data worker did not start');
-      }
-      waited = true;
-      Atomics.wait(this.signal, SIGNAL.posted, seen, 1000);
+      if (waited) this.waitMs += performance.now() - t0;
+      Atomics.add(this.signal, SIGNAL.consumed, 1);
+      Atomics.notify(this.signal, SIGNAL.consumed);
+      return m;
     }
   }
 
@@ -109,13 +118,7 @@ export class PrefetchClient {
     Atomics.notify(this.signal, SIGNAL.consumed);
     const deadline = performance.now() + CLOSE_TIMEOUT_MS;
     while (!Atomics.load(this.signal, SIGNAL.dead) && performance.now() < deadline) {
-      const seen = Atomics.load(this.signal, SIGNAL.posted);
-      const received = receiveMessageOnPort(this.port);
-      if (received) {
-        if ((received.message as FeedMessage).type === 'closed') break;
-        continue;
-      }
-      Atomics.wait(this.signal, SIGNAL.posted, seen, 50);
+      if (this.receive(50)?.type === 'closed') break;
     }
     this.port.close();
     void this.worker.terminate();

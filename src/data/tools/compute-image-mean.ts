@@ -3,7 +3,7 @@
 import { KdnetError } from '../../errors.js';
 import { log } from '../../log.js';
 import { openDbReader, type Backend } from '../db/index.js';
-import { datumPixels, decodeDatum } from '../datum.js';
+import { datumPixels, decodeDatum, sameShape, shapeText } from '../datum.js';
 import type { MeanImage } from '../mean.js';
 import type { Progress } from './write-records.js';
 
@@ -20,8 +20,8 @@ export async function computeImageMean(dbPath: string, backend?: Backend, progre
       if (!shape) {
         shape = { channels: px.channels, height: px.height, width: px.width, key: key.toString('latin1') };
         sum = new Float64Array(px.data.length);
-      } else if (px.channels !== shape.channels || px.height !== shape.height || px.width !== shape.width) {
-        throw new KdnetError(`${where}: shape ${px.channels}×${px.height}×${px.width} differs from ${shape.channels}×${shape.height}×${shape.width} of the first record '${shape.key}'`);
+      } else if (!sameShape(px, shape)) {
+        throw new KdnetError(`${where}: shape ${shapeText(px)} differs from ${shapeText(shape)} of the first record '${shape.key}'`);
       }
       const s = sum!;
       for (let i = 0; i < s.length; i++) s[i]! += px.data[i]!;
