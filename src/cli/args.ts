@@ -1,5 +1,28 @@
+// Flag handling several commands share.
+import type { Command } from 'commander';
+import { KdnetError } from '../errors.js';
+import { TFJS_MAX_TENSOR_ELEMENTS } from '../net/size-limits.js';
+
 // Caffe's tools take gflags-style flags (`-solver x`, `-weights=a`); kdnet's own are `--solver x`.
 // Both are accepted: a single-dash flag of two or more letters becomes its double-dash twin.
 export function normalizeCaffeFlags(argv: string[]): string[] {
   return argv.map((a) => (/^-[A-Za-z_][A-Za-z0-9_]+(=.*)?$/.test(a) ? '-' + a : a));
+}
+
+/** `--input-shape BLOB=D1,D2,...` values (check, time, test) as shapes by blob name. */
+export function parseInputShapes(specs: string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec);
+    if (!m) throw new KdnetError(`--input-shape expects BLOB=D1,D2,..., got '${spec}'`);
+    out[m[1]!] = m[2]!.split(',').map(Number);
+  }
+  return out;
+}
+
+/** The run-time size limit flags of the commands that build a net (see src/net/size-limits.ts). */
+export function withSizeLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-blob-elements <n>', `most elements one blob or parameter may hold (default ${TFJS_MAX_TENSOR_ELEMENTS}; env KDNET_MAX_BLOB_ELEMENTS)`)
+    .option('--memory-limit <size>', "bytes the net's blobs and parameters may take, e.g. 8G (default: half the machine's memory, at most 4G on wasm; env KDNET_MEMORY_LIMIT)");
 }

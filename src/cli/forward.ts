@@ -4,6 +4,8 @@ import { parsePhase } from '../net/net-state.js';
 import { initBackend } from '../backend/select.js';
 import { KdnetError } from '../errors.js';
 import type { CliIO } from './io.js';
+import { withSizeLimitOptions } from './args.js';
+import { sizeLimitsFromFlags, type SizeLimitFlags } from '../net/size-limits.js';
 
 function collectInput(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -12,9 +14,8 @@ function collectInput(value: string, previous: Record<string, string>): Record<s
 }
 
 export function registerForward(program: Command, io: CliIO): void {
-  program
-    .command('forward')
-    .description('run a net once on .npy inputs; print the loss and optionally dump every blob (and diff) as NCHW .npy')
+  withSizeLimitOptions(program.command('forward'))
+    .description('run a net once on .npy inputs (of any size the net can take: it is reshaped); print the loss and optionally dump every blob (and diff) as NCHW .npy')
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files, copied by layer name')
     .option('--input <blob=file>', 'input blob data from a .npy file (repeatable)', collectInput, {})
@@ -23,7 +24,7 @@ export function registerForward(program: Command, io: CliIO): void {
     .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
     .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string }) => {
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string } & SizeLimitFlags) => {
       await initBackend(o.backend);
       const r = runForward({
         model: o.model,
@@ -33,6 +34,7 @@ export function registerForward(program: Command, io: CliIO): void {
         backward: o.backward,
         dump: o.dump,
         phase: parsePhase(o.phase),
+        sizeLimits: sizeLimitsFromFlags(o),
       });
       for (const t of r.lossTops) io.out(`${t.blob} = ${t.value} (* ${t.weight} = ${t.value * t.weight} loss)\n`);
       io.out(`loss = ${r.loss}\n`);

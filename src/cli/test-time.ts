@@ -5,19 +5,23 @@ import { testNet, timeNet } from '../net/test-time.js';
 import { initBackend } from '../backend/select.js';
 import type { CliIO } from './io.js';
 import { log } from '../log.js';
+import { parseInputShapes, withSizeLimitOptions } from './args.js';
+import { parsePhase } from '../net/net-state.js';
+import { sizeLimitsFromFlags, type SizeLimitFlags } from '../net/size-limits.js';
 
 function common(cmd: Command, iterationsDefault: string): Command {
-  return cmd
+  return withSizeLimitOptions(cmd)
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files')
     .option('--iterations <n>', 'number of iterations', iterationsDefault)
     .option('--stage <stages>', 'comma-separated NetState stages')
     .option('--level <n>', 'NetState level', '0')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .option('--gpu <ids>', 'accepted for Caffe compatibility');
+    .option('--gpu <ids>', 'accepted for Caffe compatibility')
+    .option('--input-shape <blob=dims...>', 'run with this shape for an Input blob instead of the declared one, e.g. data=1,3,24,24 (repeatable)');
 }
 
-type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string };
+type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string; inputShape?: string[]; phase?: string } & SizeLimitFlags;
 
 function warnGpu(o: Opts): void {
   if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
@@ -28,6 +32,8 @@ const runOptions = (o: Opts) => ({
   iterations: Number(o.iterations),
   stage: o.stage ? o.stage.split(',') : undefined,
   level: Number(o.level),
+  inputShapes: parseInputShapes(o.inputShape ?? []),
+  sizeLimits: sizeLimitsFromFlags(o),
 });
 
 export function registerTestTime(program: Command, io: CliIO): void {
@@ -38,11 +44,13 @@ export function registerTestTime(program: Command, io: CliIO): void {
       testNet(runOptions(o));
     },
   );
-  common(program.command('time').description('per-layer forward/backward time in ms (as `caffe time`)'), '50').action(async (o: Opts) => {
-    await initBackend(o.backend);
-    warnGpu(o);
-    timeNet(runOptions(o));
-  });
+  common(program.command('time').description('per-layer forward/backward time in ms (as `caffe time`)'), '50')
+    .option('--phase <phase>', 'TRAIN or TEST: the net to time', 'TRAIN')
+    .action(async (o: Opts) => {
+      await initBackend(o.backend);
+      warnGpu(o);
+      timeNet({ ...runOptions(o), phase: parsePhase(o.phase!) });
+    });
   program
     .command('device_query')
     .description('show the compute backend, threads, SIMD and memory')

@@ -7,6 +7,8 @@ import type { Message } from '../proto/schema.js';
 import { KdnetError } from '../errors.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import type { Rng } from '../util/rng.js';
+import { fillTensor } from './fillers.js';
+import { blobSizeProblem, resolveSizeLimits, type SizeLimits } from '../net/size-limits.js';
 
 export type Shape = number[];
 
@@ -17,6 +19,8 @@ export interface LayerContext {
   rng: Rng;
   /** Folder of the net file, for layers that read side files (InfogainLoss H, mean files). */
   baseDir?: string;
+  /** Run-time size limits checked before a parameter blob is allocated (default: resolveSizeLimits()). */
+  sizeLimits?: SizeLimits;
 }
 
 export interface BackwardResult {
@@ -98,6 +102,17 @@ export abstract class Layer {
    */
   backward(bottoms: tf.Tensor[], tops: tf.Tensor[], topDiffs: tf.Tensor[], propagateDown: boolean[]): BackwardResult {
     return autodiffBackward(this, bottoms, tops, topDiffs, propagateDown);
+  }
+
+  /**
+   * A new parameter blob of `shape` filled by `filler`, after checking its size against the run-time limits
+   * (nothing is allocated for a blob that is too large). `fillerPath` names the filler in messages, e.g.
+   * `convolution_param.weight_filler`; its first part positions the error.
+   */
+  protected createParam(filler: Message | undefined, shape: Shape, fillerPath: string): tf.Variable {
+    const problem = blobSizeProblem(shape, this.ctx.sizeLimits ?? resolveSizeLimits());
+    if (problem) throw this.error(`parameter blob ${this.blobs.length} of shape ${shape.join('x') || '(scalar)'}: ${problem}`, fillerPath.split('.')[0]);
+    return fillTensor(filler, shape, this.ctx.rng, `layer "${this.name}" ${fillerPath}`);
   }
 
   /** A KdnetError about this layer, positioned at its definition when it came from a file. */

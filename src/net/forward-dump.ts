@@ -9,6 +9,7 @@ import { Net } from './net.js';
 import { loadWeightsInto } from '../proto/weights.js';
 import { readNpy, writeNpy } from '../util/npy.js';
 import { KdnetError } from '../errors.js';
+import type { SizeLimits } from './size-limits.js';
 
 export interface ForwardOptions {
   model: string;
@@ -22,6 +23,7 @@ export interface ForwardOptions {
   level?: number;
   stage?: string[];
   seed?: number;
+  sizeLimits?: Partial<SizeLimits>;
 }
 
 export interface ForwardResult {
@@ -41,6 +43,7 @@ export function runForward(o: ForwardOptions): ForwardResult {
     phase,
     seed: o.seed,
     baseDir: path.dirname(o.model),
+    sizeLimits: o.sizeLimits,
   });
   try {
     if (o.weights?.length) loadWeightsInto(net, o.weights);

@@ -1,6 +1,8 @@
 // A Caffe net on tfjs (Net::Init / ForwardFromTo / BackwardFromTo semantics): blobs by name, in-place layers,
 // blobs consumed several times (gradients summed, as Caffe's inserted Split layers do), loss weights,
-// force_backward / propagate_down, layers that need no backward, shared parameters.
+// force_backward / propagate_down, layers that need no backward, shared parameters, and Net::Reshape: new input
+// shapes re-set-up every layer whose bottoms changed, with every size checked against the run-time limits
+// before anything is allocated.
 import * as tf from '@tensorflow/tfjs-core';
 import { has, type Message } from '../proto/schema.js';
 import { KdnetError } from '../errors.js';
@@ -11,6 +13,9 @@ import { isKnownLayerType } from '../layers/catalog.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
+import { sameShape, shapeText } from '../layers/common/util.js';
+import { resolveNeedBackward } from './need-backward.js';
+import { blobBytes, blobSizeProblem, elementCount, formatBytes, MEMORY_LIMIT_HINT, resolveSizeLimits, type SizeLimits } from './size-limits.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -41,6 +46,8 @@ interface LayerEntry {
   /** Index into learnableParams for each blob, or -1 when the blob is not learnable from here. */
   paramIds: number[];
   paramNeedBackward: boolean[];
+  /** The bottom shapes the layer was last set up for: a change re-runs its set-up (Caffe's Reshape). */
+  setupShapes: Shape[];
 }
 
 export interface NetOptions {
@@ -49,6 +56,8 @@ export interface NetOptions {
   baseDir?: string;
   /** Print Caffe's per-layer set-up lines (default: quiet). */
   verbose?: boolean;
+  /** Run-time size limits (default: resolveSizeLimits(): flags' env vars, then the machine). */
+  sizeLimits?: Partial<SizeLimits>;
 }
 
 export class Net {
@@ -73,17 +82,21 @@ export class Net {
   profile?: { forward: Map<string, number>; backward: Map<string, number> };
   /** Set when this net computes with another net's parameter tensors: it must not free them. */
   private sharesParameters = false;
+  /** Set when an input's shape changed since the last reshape. */
+  private inputsChanged = false;
+  readonly sizeLimits: SizeLimits;
 
   constructor(param: Message, options: NetOptions) {
     this.name = param.name;
     this.phase = options.phase;
-    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir };
+    this.sizeLimits = resolveSizeLimits(options.sizeLimits);
+    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir, sizeLimits: this.sizeLimits };
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
     }
     this.checkTypes(param.layer as Message[]);
     (param.layer as Message[]).forEach((lp, i) => this.appendLayer(lp, i, options.verbose ?? false));
-    this.resolveBackward(param.force_backward === true);
+    resolveNeedBackward(this.entries, param.force_backward === true);
   }
 
   private checkTypes(layers: Message[]): void {
@@ -117,7 +130,9 @@ export class Net {
       if (!v) throw new KdnetError(`unknown bottom blob '${name}' (no earlier layer produces it)`, { ...where('bottom'), blob: name, position: positionOf(lp, 'bottom', i) });
       return v;
     });
-    const topShapes = this.setupLayer(layer, bottoms.map((b) => b.shape));
+    const bottomShapes = bottoms.map((b) => b.shape.slice());
+    const topShapes = this.setupLayer(layer, bottomShapes);
+    this.checkTops(layer, bottoms.map((b) => b.name), bottomShapes, topNames, topShapes);
     const tops = topNames.map((name, i) => {
       const v: BlobVersion = { id: this.versions.length, name, shape: topShapes[i] ?? [], producer: index };
       this.versions.push(v);
@@ -141,8 +156,9 @@ export class Net {
       const spec = (lp.param as Message[])[i];
       return (spec && has(spec, 'lr_mult') ? spec.lr_mult : 1) !== 0 && !layer.frozenBlobs.has(i);
     });
-    this.entries.push({ layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward });
-    if (verbose) log.info(`Setting up ${lp.name}\n` + tops.map((t) => `Top shape: ${t.shape.join(' ')} (${t.shape.reduce((a, b) => a * b, 1)})`).join('\n'));
+    this.entries.push({ layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward, setupShapes: bottomShapes });
+    this.checkNetMemory();
+    if (verbose) log.info(`Setting up ${lp.name}\n` + tops.map((t) => topShapeLine(t.shape)).join('\n'));
   }
 
   private setupLayer(layer: Layer, shapes: Shape[]): Shape[] {
@@ -151,6 +167,44 @@ export class Net {
     } catch (e) {
       if (e instanceof KdnetError) throw e;
       throw layer.error(`set-up failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Every top of a layer must be a valid, non-empty shape within the size limits, before it is allocated. */
+  private checkTops(layer: Layer, bottomNames: string[], bottomShapes: Shape[], topNames: string[], topShapes: Shape[]): void {
+    const from = bottomNames.length ? ` from ${bottomNames.map((b, i) => `bottom '${b}' ${shapeText(bottomShapes[i]!)}`).join(', ')}` : '';
+    topNames.forEach((name, i) => {
+      const shape = topShapes[i] ?? [];
+      const fail = (what: string) => {
+        const e = layer.error(what);
+        return new KdnetError(e.message, { ...e.where, blob: name });
+      };
+      const problem = blobSizeProblem(shape, this.sizeLimits);
+      if (problem) throw fail(`top blob '${name}' of shape ${shapeText(shape)}${from}: ${problem}`);
+      // An empty output from non-empty inputs is a geometry that does not fit (Caffe CHECK-fails on it).
+      if (bottomShapes.length && elementCount(shape) === 0 && bottomShapes.every((b) => elementCount(b) > 0)) {
+        throw fail(`output would be empty: top blob '${name}' of shape ${shapeText(shape)}${from}`);
+      }
+    });
+  }
+
+  /** Bytes of every blob version and parameter, layer by layer; an error at the layer where the total passes the limit. */
+  private checkNetMemory(): void {
+    let total = 0;
+    const counted = new Set<number>();
+    for (const e of this.entries) {
+      for (const id of e.paramIds) {
+        if (id < 0 || counted.has(id)) continue;
+        counted.add(id);
+        total += blobBytes(this.learnableParams[id]!.tensor.shape);
+      }
+      for (const t of e.tops) total += blobBytes(t.shape);
+      if (total > this.sizeLimits.memoryBytes) {
+        throw e.layer.error(
+          `the net's blobs and parameters up to this layer (tops ${e.tops.map((t) => `'${t.name}' ${shapeText(t.shape)}`).join(', ')}) need ` +
+            `${formatBytes(total)}, more than the memory limit of ${formatBytes(this.sizeLimits.memoryBytes)} (${MEMORY_LIMIT_HINT})`,
+        );
+      }
     }
   }
 
@@ -195,65 +249,88 @@ export class Net {
     return id;
   }
 
-  /** Caffe's need-backward analysis: forward propagation of "needs diff", then pruning what cannot reach a loss. */
-  private resolveBackward(forceBackward: boolean): void {
-    const blobNeed = new Map<number, boolean>();
-    for (const e of this.entries) {
-      const pd = e.layer.param.propagate_down as boolean[];
-      let need = false;
-      e.bottomNeedBackward = e.bottoms.map((b, i) => {
-        const wants = blobNeed.get(b.id) === true;
-        need ||= wants;
-        return wants && (pd.length ? pd[i] === true : true);
-      });
-      if (pd.length && pd.length !== e.bottoms.length) {
-        throw e.layer.error(`propagate_down has ${pd.length} values for ${e.bottoms.length} bottom blob(s)`, 'propagate_down');
-      }
-      need ||= e.paramNeedBackward.some(Boolean);
-      need &&= e.layer.hasBackward();
-      e.needBackward = need;
-      for (const t of e.tops) blobNeed.set(t.id, need);
+  // ---------------------------------------------------------------- data in and out
+
+  /** The version of `name` an Input layer produces. */
+  private inputVersion(name: string): BlobVersion {
+    const e = this.entries.find((x) => x.layer.type === 'Input' && x.tops.some((t) => t.name === name));
+    if (!e) throw new KdnetError(`'${name}' is not an input blob of net "${this.name}" (inputs: ${this.inputNames.join(', ') || 'none'})`, { blob: name });
+    return e.tops.find((t) => t.name === name)!;
+  }
+
+  /**
+   * Sets the data of an input blob (a top of an Input layer). The net takes ownership of the tensor. Another
+   * shape than the blob's reshapes the net at the next forward (or reshape()).
+   */
+  setInput(name: string, value: tf.Tensor): void {
+    const v = this.inputVersion(name);
+    this.inputs.get(name)?.dispose();
+    this.inputs.set(name, value);
+    if (!sameShape(value.shape, v.shape)) this.inputsChanged = true;
+  }
+
+  /**
+   * Gives an input blob a new shape without data (pycaffe's `net.blobs[name].reshape(...)`): it is zero-filled
+   * at the next forward, after reshape() has checked every size. Data of another shape is dropped.
+   */
+  setInputShape(name: string, shape: Shape): void {
+    const v = this.inputVersion(name);
+    const bad = shape.find((d) => !(Number.isInteger(d) && d >= 0));
+    if (bad !== undefined) throw new KdnetError(`input blob '${name}' cannot take shape ${shapeText(shape)}: dimension ${bad} is not a non-negative whole number`, { blob: name });
+    const held = this.inputs.get(name);
+    if (held && !sameShape(held.shape, shape)) {
+      held.dispose();
+      this.inputs.delete(name);
     }
-    const underLoss = new Set<number>();
-    const skip = new Set<number>();
-    for (let li = this.entries.length - 1; li >= 0; li--) {
-      const e = this.entries[li]!;
-      let contributes = false;
-      let skipPropagate = true;
-      e.tops.forEach((t, i) => {
-        if (e.lossWeights[i] !== 0 || underLoss.has(t.id)) contributes = true;
-        if (!skip.has(t.id)) skipPropagate = false;
-      });
-      if (e.needBackward && skipPropagate) {
-        e.needBackward = false;
-        e.bottomNeedBackward = e.bottomNeedBackward.map(() => false);
-      }
-      if (!contributes) e.needBackward = false;
-      e.bottoms.forEach((b, i) => {
-        if (contributes) underLoss.add(b.id);
-        else e.bottomNeedBackward[i] = false;
-        if (!e.bottomNeedBackward[i]) skip.add(b.id);
-      });
-    }
-    if (forceBackward) {
-      for (const e of this.entries) {
-        if (!e.layer.hasBackward()) continue;
-        e.needBackward = true;
-        e.bottomNeedBackward = e.bottomNeedBackward.map((n, i) => n || e.layer.allowForceBackward(i));
-        e.paramNeedBackward = e.paramNeedBackward.map((_, i) => !e.layer.frozenBlobs.has(i));
-      }
+    if (!sameShape(v.shape, shape)) {
+      v.shape = shape.slice();
+      this.inputsChanged = true;
     }
   }
 
-  // ---------------------------------------------------------------- data in and out
-
-  /** Sets the data of an input blob (a top of an Input layer). The net takes ownership of the tensor. */
-  setInput(name: string, value: tf.Tensor): void {
-    if (!this.inputNames.includes(name)) {
-      throw new KdnetError(`'${name}' is not an input blob of net "${this.name}" (inputs: ${this.inputNames.join(', ') || 'none'})`, { blob: name });
+  /**
+   * Caffe's Net::Reshape: every layer, in order, recomputes its top shapes from its bottoms' (the inputs'
+   * current shapes first), re-running the set-up of the layers whose bottoms changed. Parameters are kept.
+   * Throws, before anything is allocated, when a layer cannot take its new bottoms or a size passes a limit.
+   * forward() calls it when an input's shape changed.
+   */
+  reshape(): void {
+    for (const e of this.entries) {
+      if (e.layer.type === 'Input') {
+        e.tops.forEach((t) => {
+          const held = this.inputs.get(t.name);
+          if (held) t.shape = held.shape.slice();
+        });
+        this.checkTops(e.layer, [], [], e.tops.map((t) => t.name), e.tops.map((t) => t.shape));
+      } else {
+        this.reshapeLayer(e, e.bottoms.map((b) => b.shape));
+      }
     }
-    this.inputs.get(name)?.dispose();
-    this.inputs.set(name, value);
+    this.checkNetMemory();
+    this.inputsChanged = false;
+  }
+
+  /** Re-runs a layer's set-up when its bottom shapes differ from the ones it was set up for. */
+  private reshapeLayer(e: LayerEntry, shapes: Shape[]): void {
+    if (shapes.length === e.setupShapes.length && shapes.every((s, i) => sameShape(s, e.setupShapes[i]!))) return;
+    e.setupShapes = []; // until it succeeds: a failed set-up is run again next time, whatever the shapes
+    const bottomNames = e.bottoms.map((b) => b.name);
+    let topShapes: Shape[];
+    try {
+      topShapes = this.setupLayer(e.layer, shapes);
+    } catch (err) {
+      if (!(err instanceof KdnetError)) throw err;
+      const bottoms = bottomNames.map((b, i) => `'${b}' ${shapeText(shapes[i]!)}`).join(', ');
+      throw new KdnetError(`${err.message} (reshaping to bottom ${bottoms})`, err.where, err.others);
+    }
+    this.checkTops(e.layer, bottomNames, shapes, e.tops.map((t) => t.name), topShapes);
+    e.tops.forEach((t, i) => (t.shape = (topShapes[i] ?? t.shape).slice()));
+    e.setupShapes = shapes.map((s) => s.slice());
+  }
+
+  /** Each layer's top blobs and their current shapes, in forward order (Caffe's "Top shape:" lines). */
+  layerTopShapes(): Array<{ layer: string; tops: Array<{ blob: string; shape: Shape }> }> {
+    return this.entries.map((e) => ({ layer: e.layer.name, tops: e.tops.map((t) => ({ blob: t.name, shape: t.shape.slice() })) }));
   }
 
   /** The current data of a blob (its latest version). */
@@ -377,6 +454,7 @@ export class Net {
 
   /** Forward through every layer; returns the total loss Σ loss_weight · sum(top). */
   forward(): number {
+    if (this.inputsChanged) this.reshape();
     this.releaseData();
     this.releaseDiffs();
     for (const e of this.entries) {
@@ -396,13 +474,8 @@ export class Net {
         });
       } else {
         const bottoms = e.bottoms.map((b) => this.data.get(b.id)!);
-        const shapes = bottoms.map((b) => b.shape);
-        if (shapes.some((s, i) => s.join(',') !== e.bottoms[i]!.shape.join(','))) {
-          // Caffe's Reshape: bottom sizes changed since set-up.
-          const topShapes = e.layer.setup(shapes);
-          e.tops.forEach((t, i) => (t.shape = topShapes[i] ?? t.shape));
-          e.bottoms.forEach((b, i) => (b.shape = shapes[i]!));
-        }
+        // Caffe's Layer::Forward reshapes first: a data layer's batch may change shape from one pass to the next.
+        this.reshapeLayer(e, bottoms.map((b) => b.shape));
         const t0 = this.profile ? performance.now() : 0;
         tops = e.layer.forward(bottoms);
         if (this.profile) {
@@ -550,6 +623,11 @@ export class Net {
       e.layer.dispose(); // layer-held state (Dropout's mask, recurrent states)
     }
   }
+}
+
+/** Caffe's set-up line for a top: `Top shape: 1 3 24 24 (1728)`. */
+export function topShapeLine(shape: Shape): string {
+  return `Top shape: ${shape.join(' ')} (${elementCount(shape)})`;
 }
 
 /** Caffe's asum / count, printed like its debug lines (also used by the solver's [Update] lines). */

@@ -1,13 +1,14 @@
 // `kdnet test` (mean of each output over N batches, as `caffe test`) and `kdnet time` (per-layer forward and
 // backward milliseconds, as `caffe time`) as library calls that log Caffe's lines.
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { loadNetFile } from '../proto/load.js';
 import { filterNet, Phase } from './net-state.js';
-import { Net } from './net.js';
+import { Net, topShapeLine } from './net.js';
 import { loadWeightsInto } from '../proto/weights.js';
 import { log } from '../log.js';
 import { formatCaffeNumber as n } from '../solvers/format.js';
+import type { Shape } from '../layers/layer.js';
+import type { SizeLimits } from './size-limits.js';
 
 export interface NetRunOptions {
   model: string;
@@ -15,15 +16,42 @@ export interface NetRunOptions {
   iterations: number;
   stage?: string[];
   level?: number;
+  /** `time` only: the phase to time (Caffe's -phase; default TRAIN). `test` always runs TEST. */
+  phase?: number;
+  /** Shapes replacing the declared shapes of Input blobs (the net is reshaped to them). */
+  inputShapes?: Record<string, Shape>;
+  sizeLimits?: Partial<SizeLimits>;
 }
 
 function buildNet(o: NetRunOptions, phase: number): Net {
   const { message } = loadNetFile(o.model);
-  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), { phase, baseDir: path.dirname(o.model) });
-  if (o.weights?.length) loadWeightsInto(net, o.weights);
-  // Input blobs start as zeros, as Caffe's freshly allocated blobs do.
-  for (const name of net.inputNames) net.setInput(name, tf.zeros(net.blobShape(name)!));
+  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), {
+    phase,
+    baseDir: path.dirname(o.model),
+    sizeLimits: o.sizeLimits,
+  });
+  try {
+    if (o.weights?.length) loadWeightsInto(net, o.weights);
+    // Input blobs start as zeros (as Caffe's freshly allocated blobs do), of the given shapes if any.
+    const given = Object.entries(o.inputShapes ?? {});
+    for (const [name, shape] of given) net.setInputShape(name, shape);
+    if (given.length) {
+      net.reshape();
+      logTopShapes(net);
+    }
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
   return net;
+}
+
+/** Caffe's set-up lines, for the shapes the net was reshaped to. */
+function logTopShapes(net: Net): void {
+  for (const l of net.layerTopShapes()) {
+    log.info(`Setting up ${l.layer}`);
+    for (const t of l.tops) log.info(topShapeLine(t.shape));
+  }
 }
 
 export function testNet(o: NetRunOptions): Array<{ name: string; mean: number; weight: number }> {
@@ -57,7 +85,7 @@ export function testNet(o: NetRunOptions): Array<{ name: string; mean: number; w
 }
 
 export function timeNet(o: NetRunOptions): { forwardMs: number; backwardMs: number; layers: Array<{ name: string; forwardMs: number; backwardMs: number }> } {
-  const net = buildNet(o, Phase.TRAIN);
+  const net = buildNet(o, o.phase ?? Phase.TRAIN);
   try {
     log.info('Performing Forward');
     log.info(`Initial loss: ${n(net.forward())}`);

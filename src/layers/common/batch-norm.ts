@@ -6,7 +6,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { has, type Message } from '../../proto/schema.js';
 import { Layer, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
-import { fillTensor } from '../fillers.js';
 import { Phase } from '../../net/net-state.js';
 import { countOf, paramOf, shapeText } from './util.js';
 
@@ -39,7 +38,7 @@ export class BatchNormLayer extends Layer {
         }
       });
       this.channels = channels;
-      for (const s of [[channels], [channels], [1]]) this.blobs.push(fillTensor(undefined, s, this.ctx.rng));
+      for (const s of [[channels], [channels], [1]]) this.blobs.push(this.createParam(undefined, s, 'batch_norm_param'));
       this.frozenBlobs.add(0).add(1).add(2);
     } else if (channels !== this.channels) {
       throw this.error(`bottom ${shapeText(shape)} has ${channels} channels but this BatchNorm was set up for ${this.channels}`, 'bottom');

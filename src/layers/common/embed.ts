@@ -4,7 +4,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
-import { fillTensor } from '../fillers.js';
 import { paramOf, scatterAddRows } from './util.js';
 
 export class EmbedLayer extends Layer {
@@ -30,9 +29,8 @@ export class EmbedLayer extends Layer {
       this.biasTerm = p.bias_term !== false;
       if (!(this.numOutput > 0)) throw this.error('embed_param.num_output must be positive', 'embed_param');
       if (!(this.inputDim > 0)) throw this.error('embed_param.input_dim (the number of distinct indices) must be positive', 'embed_param');
-      const where = `layer "${this.name}"`;
-      this.blobs.push(fillTensor(p.weight_filler ?? undefined, [this.inputDim, this.numOutput], this.ctx.rng, `${where} weight_filler`));
-      if (this.biasTerm) this.blobs.push(fillTensor(p.bias_filler ?? undefined, [this.numOutput], this.ctx.rng, `${where} bias_filler`));
+      this.blobs.push(this.createParam(p.weight_filler ?? undefined, [this.inputDim, this.numOutput], 'embed_param.weight_filler'));
+      if (this.biasTerm) this.blobs.push(this.createParam(p.bias_filler ?? undefined, [this.numOutput], 'embed_param.bias_filler'));
     }
     return [[...bottomShapes[0]!, this.numOutput]];
   }

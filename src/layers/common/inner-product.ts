@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
-import { fillTensor } from '../fillers.js';
 import { canonicalAxis, countOf, paramOf, shapeText } from './util.js';
 
 export class InnerProductLayer extends Layer {
@@ -33,9 +32,8 @@ export class InnerProductLayer extends Layer {
       this.inputSize = k;
       this.transpose = p.transpose === true;
       this.biasTerm = p.bias_term !== false;
-      const where = `layer "${this.name}"`;
-      this.blobs.push(fillTensor(p.weight_filler ?? undefined, this.transpose ? [k, n] : [n, k], this.ctx.rng, `${where} weight_filler`));
-      if (this.biasTerm) this.blobs.push(fillTensor(p.bias_filler ?? undefined, [n], this.ctx.rng, `${where} bias_filler`));
+      this.blobs.push(this.createParam(p.weight_filler ?? undefined, this.transpose ? [k, n] : [n, k], 'inner_product_param.weight_filler'));
+      if (this.biasTerm) this.blobs.push(this.createParam(p.bias_filler ?? undefined, [n], 'inner_product_param.bias_filler'));
     } else {
       this.axis = axis;
       if (k !== this.inputSize) {

@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
-import { fillTensor } from '../fillers.js';
 import { paramOf, shapeText } from './util.js';
 
 export class ParameterLayer extends Layer {
@@ -18,7 +17,7 @@ export class ParameterLayer extends Layer {
     const p = paramOf(this, 'parameter_param', 'ParameterParameter');
     const shape = ((p.shape?.dim ?? []) as number[]).map(Number);
     if (shape.some((d) => !(d >= 0))) throw this.error(`parameter_param.shape ${shapeText(shape)} has a negative dimension`, 'parameter_param');
-    if (!this.blobs.length) this.blobs.push(fillTensor(undefined, shape, this.ctx.rng));
+    if (!this.blobs.length) this.blobs.push(this.createParam(undefined, shape, 'parameter_param'));
     return [this.blobs[0]!.shape.slice()];
   }
 

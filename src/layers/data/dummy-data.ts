@@ -1,4 +1,5 @@
-// DummyData: tops of given shapes filled by fillers (constant fillers once, others anew every forward).
+// DummyData: tops of given shapes filled by fillers (constant fillers once, on the first forward; others anew
+// every forward).
 import * as tf from '@tensorflow/tfjs-core';
 import { type Shape } from '../layer.js';
 import { SourceLayer } from './source-layer.js';
@@ -10,7 +11,6 @@ export class DummyDataLayer extends SourceLayer {
   private shapes: Shape[] = [];
   private fillers: (Message | undefined)[] = [];
   private fixed: (tf.Tensor | undefined)[] = [];
-
 
   setup(): Shape[] {
     const p = this.param.dummy_data_param;
@@ -33,18 +33,18 @@ export class DummyDataLayer extends SourceLayer {
     }
     this.fillers = Array.from({ length: nt }, (_, i) => fillers[fillers.length === 1 ? 0 : i]);
     for (const t of this.fixed) t?.dispose();
-    this.fixed = this.shapes.map((shape, i) => {
-      const f = this.fillers[i];
-      const constant = !f || (f.type ?? 'constant') === 'constant';
-      return constant ? tf.tensor(fillValues(f, shape, this.ctx.rng, `layer "${this.name}"`), shape) : undefined;
-    });
+    this.fixed = [];
     return this.shapes;
   }
 
+  // Nothing is allocated at set-up: the net checks the top sizes against its limits first.
   override forward(): tf.Tensor[] {
     return this.shapes.map((shape, i) => {
-      const fixed = this.fixed[i];
-      return fixed ? tf.clone(fixed) : tf.tensor(fillValues(this.fillers[i], shape, this.ctx.rng, `layer "${this.name}"`), shape);
+      const f = this.fillers[i];
+      const values = () => tf.tensor(fillValues(f, shape, this.ctx.rng, `layer "${this.name}"`), shape);
+      if (f && (f.type ?? 'constant') !== 'constant') return values();
+      this.fixed[i] ??= tf.keep(values()); // kept across tidy scopes: it lives until dispose()
+      return tf.clone(this.fixed[i]!);
     });
   }
 

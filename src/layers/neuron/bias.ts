@@ -3,7 +3,6 @@
 // filled by bias_param.filler (constant 0 if unset). Backward: dx = dy, db = dy summed over the other axes.
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
-import { fillTensor } from '../fillers.js';
 import { has } from '../../proto/schema.js';
 import { registerLayer } from '../registry.js';
 import { alignOperand, alongAxis, learnedOperandShape, paramMessage, sumAlongAxis } from './neuron-base.js';
@@ -23,7 +22,7 @@ export class BiasLayer extends Layer {
     const x = bottomShapes[0]!;
     if (bottomShapes.length === 1 && !this.blobs.length) {
       const shape = learnedOperandShape(this, x, this.p.axis as number, this.p.num_axes as number, 'bias_param');
-      this.blobs.push(fillTensor(has(this.p, 'filler') ? this.p.filler : undefined, shape, this.ctx.rng, `layer "${this.name}" bias_param.filler`));
+      this.blobs.push(this.createParam(has(this.p, 'filler') ? this.p.filler : undefined, shape, 'bias_param.filler'));
     }
     const operand = bottomShapes.length > 1 ? bottomShapes[1]! : this.blobs[0]!.shape;
     const where = bottomShapes.length > 1 ? 'bottom' : 'bias_param';

@@ -3,7 +3,6 @@
 // bottom when used in place, so the backward always sees the original input.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackwardResult, Shape } from '../layer.js';
-import { fillTensor } from '../fillers.js';
 import { has, newMessage } from '../../proto/schema.js';
 import { registerLayer } from '../registry.js';
 import { NeuronLayer, paramMessage } from './neuron-base.js';
@@ -21,7 +20,7 @@ export class PReLULayer extends NeuronLayer {
     const channels = x[1]!;
     if (!this.blobs.length) {
       const filler = has(this.prelu, 'filler') ? this.prelu.filler : newMessage('FillerParameter', { type: 'constant', value: 0.25 });
-      this.blobs.push(fillTensor(filler, this.shared ? [] : [channels], this.ctx.rng, `layer "${this.name}" prelu_param.filler`));
+      this.blobs.push(this.createParam(filler, this.shared ? [] : [channels], 'prelu_param.filler'));
     }
     const count = this.blobs[0]!.size;
     if (this.shared ? count !== 1 : count !== channels) {

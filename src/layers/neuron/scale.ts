@@ -5,7 +5,6 @@
 // bias?]; two bottoms [bias?]. Backward: dx = dy * s, ds = (dy * x) and db = dy summed over the other axes.
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
-import { fillTensor } from '../fillers.js';
 import { has, newMessage } from '../../proto/schema.js';
 import { registerLayer } from '../registry.js';
 import { alignOperand, alongAxis, learnedOperandShape, paramMessage, sumAlongAxis } from './neuron-base.js';
@@ -32,14 +31,14 @@ export class ScaleLayer extends Layer {
       if (!twoBottoms) {
         const shape = learnedOperandShape(this, x, axisParam, this.p.num_axes as number, 'scale_param');
         const filler = has(this.p, 'filler') ? this.p.filler : newMessage('FillerParameter', { type: 'constant', value: 1 });
-        this.blobs.push(fillTensor(filler, shape, this.ctx.rng, `layer "${this.name}" scale_param.filler`));
+        this.blobs.push(this.createParam(filler, shape, 'scale_param.filler'));
       }
       if (this.biasTerm) {
         const numAxes = twoBottoms ? bottomShapes[1]!.length : (this.p.num_axes as number);
         const shape = learnedOperandShape(this, x, axisParam, numAxes, 'scale_param');
         const filler = has(this.p, 'bias_filler') ? this.p.bias_filler : undefined;
         this.biasIndex = this.blobs.length;
-        this.blobs.push(fillTensor(filler, shape, this.ctx.rng, `layer "${this.name}" scale_param.bias_filler`));
+        this.blobs.push(this.createParam(filler, shape, 'scale_param.bias_filler'));
       }
     }
     const scale = twoBottoms ? bottomShapes[1]! : this.blobs[0]!.shape;

@@ -12,7 +12,6 @@
 //   number of streams N may change.
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
-import { fillTensor } from '../fillers.js';
 
 export interface ParamSpec {
   shape: number[];
@@ -154,9 +153,9 @@ export abstract class RecurrentLayer extends Layer {
     if (!this.configured) {
       const weightFiller = rp?.weight_filler;
       const biasFiller = rp?.bias_filler;
-      this.blobs = this.paramSpecs().map((p, i) =>
-        fillTensor(p.filler === 'weight' ? weightFiller : biasFiller, p.shape, this.ctx.rng, `layer "${this.name}" blob ${i}`),
-      );
+      for (const p of this.paramSpecs()) {
+        this.blobs.push(this.createParam(p.filler === 'weight' ? weightFiller : biasFiller, p.shape, `recurrent_param.${p.filler}_filler`));
+      }
       this.configured = true;
     }
     return [[T, N, H], ...Array.from({ length: nExposed }, () => [1, N, H])];

@@ -4,7 +4,6 @@
 // (a 1-D one runs as 2-D with a unit height); N-D ones (3+ spatial axes) are rejected.
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
-import { fillTensor } from '../fillers.js';
 import { has, type Message } from '../../proto/schema.js';
 import { canonicalAxis, countOf, lrMultZero, paramOf, sameShape, shapeText } from './util.js';
 import { type ConvGeometry, convBackwardData, convBackwardFilter, convForward, hwioToOihw, oihwToHwio, toNchw, toNhwc } from './conv-ops.js';
@@ -130,17 +129,17 @@ export abstract class BaseConvolutionLayer extends Layer {
     const [convOut, convIn] = this.reverse ? [channels, numOutput] : [numOutput, channels];
     this.weightShape = [convOut, convIn / geometry.group, ...kernel];
     if (this.blobs.length === 0) {
-      const where = `layer "${this.name}"`;
-      this.blobs.push(fillTensor(p.weight_filler ?? undefined, this.weightShape, this.ctx.rng, `${where} weight_filler`));
-      if (this.biasTerm) this.blobs.push(fillTensor(p.bias_filler ?? undefined, [numOutput], this.ctx.rng, `${where} bias_filler`));
+      this.blobs.push(this.createParam(p.weight_filler ?? undefined, this.weightShape, 'convolution_param.weight_filler'));
+      if (this.biasTerm) this.blobs.push(this.createParam(p.bias_filler ?? undefined, [numOutput], 'convolution_param.bias_filler'));
     }
     const spatialIn: [number, number] = nsp === 1 ? [1, shape[axis + 1]!] : [shape[axis + 1]!, shape[axis + 2]!];
     const out = this.outputSpatial(spatialIn);
     if (!(out[0] > 0 && out[1] > 0)) {
       const ext = [0, 1].map((i) => (geometry.kernel[i]! - 1) * geometry.dilation[i]! + 1);
+      const top = [...shape.slice(0, axis), numOutput, ...out.slice(2 - nsp)];
       throw this.error(
         `output would be empty: spatial input ${spatialIn.slice(2 - nsp).join(' x ')} with kernel extent ${ext.slice(2 - nsp).join(' x ')}, ` +
-          `pad ${geometry.pad.slice(2 - nsp).join(' x ')}, stride ${geometry.stride.slice(2 - nsp).join(' x ')}`,
+          `pad ${geometry.pad.slice(2 - nsp).join(' x ')}, stride ${geometry.stride.slice(2 - nsp).join(' x ')} gives top ${shapeText(top)} from bottom ${shapeText(shape)}`,
         'convolution_param',
       );
     }

@@ -37,7 +37,7 @@ export class Im2colLayer extends Layer {
     this.nsp = nsp;
     const spatial: [number, number] = nsp === 1 ? [1, shape[axis + 1]!] : [shape[axis + 1]!, shape[axis + 2]!];
     this.out = convOutputSize(spatial, this.geometry);
-    if (!(this.out[0] > 0 && this.out[1] > 0)) throw this.error(`output would be empty for spatial input ${spatial.slice(2 - nsp).join(' x ')}`, 'convolution_param');
+    if (!(this.out[0] > 0 && this.out[1] > 0)) throw this.error(`output would be empty: spatial input ${spatial.slice(2 - nsp).join(' x ')} gives an output of ${this.out.slice(2 - nsp).join(' x ')}`, 'convolution_param');
     const k = g.kernel[0] * g.kernel[1];
     return [[...shape.slice(0, axis), shape[axis]! * k, ...(nsp === 1 ? [this.out[1]] : this.out)]];
   }

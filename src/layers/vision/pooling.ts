@@ -101,7 +101,10 @@ export function poolGeometry(layer: Layer, spec: PoolSpec, input: [number, numbe
     return o;
   }) as [number, number];
   if (!(output[0] > 0 && output[1] > 0)) {
-    throw layer.error(`pooling output would be empty: input ${input.join(' x ')}, kernel ${kernel.join(' x ')}, pad ${spec.pad.join(' x ')}, stride ${spec.stride.join(' x ')}`, field);
+    throw layer.error(
+      `pooling output would be empty: input ${input.join(' x ')}, kernel ${kernel.join(' x ')}, pad ${spec.pad.join(' x ')}, stride ${spec.stride.join(' x ')} give an output of ${output.join(' x ')}`,
+      field,
+    );
   }
   return { method: spec.method, kernel, stride: spec.stride, pad: spec.pad, input, output };
 }
