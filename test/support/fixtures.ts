@@ -12,6 +12,7 @@ import { copyTrainedLayers, readCaffemodel } from '../../src/proto/weights.js';
 import { readNpy } from '../../src/util/npy.js';
 import { setLogSink } from '../../src/log.js';
 import { layerFactory } from '../../src/layers/registry.js';
+import type { Message } from '../../src/proto/schema.js';
 
 export interface Tolerance {
   rtol: number;
@@ -75,14 +76,28 @@ function compare(what: string, actual: Float32Array | number[], expected: Float3
 
 const DEFAULT_TOL: Tolerance = { rtol: 1e-4, atol: 1e-5 };
 
+export interface RunOptions {
+  /**
+   * The shape each Input layer declares, from the one in the case's prototxt: a net declared at another size
+   * must be reshaped by the fixture's inputs to Caffe's numbers (Net::Reshape).
+   */
+  declaredShape?: (shape: number[]) => number[];
+}
+
 /** Runs a case and returns every comparison it makes (or throws what building/running threw). */
-export function runFixtureCase(c: FixtureCase): Comparison[] {
+export function runFixtureCase(c: FixtureCase, opts: RunOptions = {}): Comparison[] {
   const dir = path.join(fixturesRoot, c.dir);
   const restore = setLogSink(() => {});
   const results: Comparison[] = [];
   let net: Net | undefined;
   try {
     const { message } = loadNetFile(path.join(dir, 'net.prototxt'));
+    if (opts.declaredShape) {
+      for (const lp of message.layer as Message[]) {
+        if (lp.type !== 'Input') continue;
+        for (const s of (lp.input_param?.shape ?? []) as Message[]) s.dim = opts.declaredShape((s.dim as number[]).map(Number));
+      }
+    }
     const phase = c.phase === 'TEST' ? Phase.TEST : Phase.TRAIN;
     net = new Net(filterNet(message, { phase, level: 0, stage: [] }), { phase, baseDir: dir });
     if (fs.existsSync(path.join(dir, 'net.caffemodel'))) copyTrainedLayers(net, readCaffemodel(path.join(dir, 'net.caffemodel')));
