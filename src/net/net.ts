@@ -15,7 +15,7 @@ import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
 import { sameShape, shapeText } from '../layers/common/util.js';
 import { resolveNeedBackward } from './need-backward.js';
-import { blobBytes, blobSizeProblem, elementCount, formatBytes, MEMORY_LIMIT_HINT, resolveSizeLimits, type SizeLimits } from './size-limits.js';
+import { checkNetBytes, checkTopSizes, elementCount, resolveSizeLimits, type SizeLimits } from './size-limits.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -132,7 +132,7 @@ export class Net {
     });
     const bottomShapes = bottoms.map((b) => b.shape.slice());
     const topShapes = this.setupLayer(layer, bottomShapes);
-    this.checkTops(layer, bottoms.map((b) => b.name), bottomShapes, topNames, topShapes);
+    checkTopSizes(layer, bottoms.map((b, i) => ({ name: b.name, shape: bottomShapes[i]! })), topNames.map((name, i) => ({ name, shape: topShapes[i] ?? [] })), this.sizeLimits);
     const tops = topNames.map((name, i) => {
       const v: BlobVersion = { id: this.versions.length, name, shape: topShapes[i] ?? [], producer: index };
       this.versions.push(v);
@@ -157,7 +157,7 @@ export class Net {
       return (spec && has(spec, 'lr_mult') ? spec.lr_mult : 1) !== 0 && !layer.frozenBlobs.has(i);
     });
     this.entries.push({ layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward, setupShapes: bottomShapes });
-    this.checkNetMemory();
+    checkNetBytes(this.entries, (id) => this.learnableParams[id]!.tensor.shape, this.sizeLimits);
     if (verbose) log.info(`Setting up ${lp.name}\n` + tops.map((t) => topShapeLine(t.shape)).join('\n'));
   }
 
@@ -167,44 +167,6 @@ export class Net {
     } catch (e) {
       if (e instanceof KdnetError) throw e;
       throw layer.error(`set-up failed: ${(e as Error).message}`);
-    }
-  }
-
-  /** Every top of a layer must be a valid, non-empty shape within the size limits, before it is allocated. */
-  private checkTops(layer: Layer, bottomNames: string[], bottomShapes: Shape[], topNames: string[], topShapes: Shape[]): void {
-    const from = bottomNames.length ? ` from ${bottomNames.map((b, i) => `bottom '${b}' ${shapeText(bottomShapes[i]!)}`).join(', ')}` : '';
-    topNames.forEach((name, i) => {
-      const shape = topShapes[i] ?? [];
-      const fail = (what: string) => {
-        const e = layer.error(what);
-        return new KdnetError(e.message, { ...e.where, blob: name });
-      };
-      const problem = blobSizeProblem(shape, this.sizeLimits);
-      if (problem) throw fail(`top blob '${name}' of shape ${shapeText(shape)}${from}: ${problem}`);
-      // An empty output from non-empty inputs is a geometry that does not fit (Caffe CHECK-fails on it).
-      if (bottomShapes.length && elementCount(shape) === 0 && bottomShapes.every((b) => elementCount(b) > 0)) {
-        throw fail(`output would be empty: top blob '${name}' of shape ${shapeText(shape)}${from}`);
-      }
-    });
-  }
-
-  /** Bytes of every blob version and parameter, layer by layer; an error at the layer where the total passes the limit. */
-  private checkNetMemory(): void {
-    let total = 0;
-    const counted = new Set<number>();
-    for (const e of this.entries) {
-      for (const id of e.paramIds) {
-        if (id < 0 || counted.has(id)) continue;
-        counted.add(id);
-        total += blobBytes(this.learnableParams[id]!.tensor.shape);
-      }
-      for (const t of e.tops) total += blobBytes(t.shape);
-      if (total > this.sizeLimits.memoryBytes) {
-        throw e.layer.error(
-          `the net's blobs and parameters up to this layer (tops ${e.tops.map((t) => `'${t.name}' ${shapeText(t.shape)}`).join(', ')}) need ` +
-            `${formatBytes(total)}, more than the memory limit of ${formatBytes(this.sizeLimits.memoryBytes)} (${MEMORY_LIMIT_HINT})`,
-        );
-      }
     }
   }
 
@@ -301,12 +263,12 @@ export class Net {
           const held = this.inputs.get(t.name);
           if (held) t.shape = held.shape.slice();
         });
-        this.checkTops(e.layer, [], [], e.tops.map((t) => t.name), e.tops.map((t) => t.shape));
+        checkTopSizes(e.layer, [], e.tops, this.sizeLimits);
       } else {
         this.reshapeLayer(e, e.bottoms.map((b) => b.shape));
       }
     }
-    this.checkNetMemory();
+    checkNetBytes(this.entries, (id) => this.learnableParams[id]!.tensor.shape, this.sizeLimits);
     this.inputsChanged = false;
   }
 
@@ -323,8 +285,9 @@ export class Net {
       const bottoms = bottomNames.map((b, i) => `'${b}' ${shapeText(shapes[i]!)}`).join(', ');
       throw new KdnetError(`${err.message} (reshaping to bottom ${bottoms})`, err.where, err.others);
     }
-    this.checkTops(e.layer, bottomNames, shapes, e.tops.map((t) => t.name), topShapes);
-    e.tops.forEach((t, i) => (t.shape = (topShapes[i] ?? t.shape).slice()));
+    const tops = e.tops.map((t, i) => ({ name: t.name, shape: (topShapes[i] ?? t.shape).slice() }));
+    checkTopSizes(e.layer, bottomNames.map((name, i) => ({ name, shape: shapes[i]! })), tops, this.sizeLimits);
+    e.tops.forEach((t, i) => (t.shape = tops[i]!.shape));
     e.setupShapes = shapes.map((s) => s.slice());
   }
 

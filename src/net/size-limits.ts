@@ -4,6 +4,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { KdnetError } from '../errors.js';
+import type { Layer, Shape } from '../layers/layer.js';
 
 export interface SizeLimits {
   /** Most elements one blob (a layer output or a parameter) may hold. */
@@ -80,7 +81,7 @@ export function formatBytes(bytes: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : v >= 1e6 ? `${v.toExponential(2)} ${units[u]}` : `${v.toFixed(1)} ${units[u]}`;
+  return u === 0 ? `${v} B` : v >= 1e6 ? `${v.toExponential(2)} ${units[u]}` : `${v.toFixed(2)} ${units[u]}`;
 }
 
 export function elementCount(shape: readonly number[]): number {
@@ -110,4 +111,55 @@ export function blobSizeProblem(shape: readonly number[], limits: SizeLimits): s
     return `${countText(n)} elements need ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(limits.memoryBytes)} (${MEMORY_LIMIT_HINT})`;
   }
   return undefined;
+}
+
+const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+interface NamedShape {
+  name: string;
+  shape: Shape;
+}
+
+/** Every top of a layer must be a valid, non-empty shape within the limits, before anything is allocated for it. */
+export function checkTopSizes(layer: Layer, bottoms: NamedShape[], tops: NamedShape[], limits: SizeLimits): void {
+  const from = bottoms.length ? ` from ${bottoms.map((b) => `bottom '${b.name}' ${shapeText(b.shape)}`).join(', ')}` : '';
+  for (const { name, shape } of tops) {
+    const fail = (what: string) => {
+      const e = layer.error(what);
+      return new KdnetError(e.message, { ...e.where, blob: name });
+    };
+    const problem = blobSizeProblem(shape, limits);
+    if (problem) throw fail(`top blob '${name}' of shape ${shapeText(shape)}${from}: ${problem}`);
+    // An empty output from non-empty inputs is a geometry that does not fit (Caffe CHECK-fails on it).
+    if (bottoms.length && elementCount(shape) === 0 && bottoms.every((b) => elementCount(b.shape) > 0)) {
+      throw fail(`output would be empty: top blob '${name}' of shape ${shapeText(shape)}${from}`);
+    }
+  }
+}
+
+/**
+ * The bytes of every top (each version of an in-place blob is its own tensor) and every parameter (shared ones
+ * once), layer by layer in forward order: an error at the layer where the total passes the memory limit.
+ */
+export function checkNetBytes(
+  layers: ReadonlyArray<{ layer: Layer; paramIds: number[]; tops: NamedShape[] }>,
+  paramShape: (id: number) => Shape,
+  limits: SizeLimits,
+): void {
+  let total = 0;
+  const counted = new Set<number>();
+  for (const e of layers) {
+    for (const id of e.paramIds) {
+      if (id < 0 || counted.has(id)) continue;
+      counted.add(id);
+      total += blobBytes(paramShape(id));
+    }
+    for (const t of e.tops) total += blobBytes(t.shape);
+    if (total > limits.memoryBytes) {
+      throw e.layer.error(
+        `the net's blobs and parameters up to this layer (tops ${e.tops.map((t) => `'${t.name}' ${shapeText(t.shape)}`).join(', ')}) need ` +
+          `${formatBytes(total)}, more than the memory limit of ${formatBytes(limits.memoryBytes)} (${MEMORY_LIMIT_HINT})`,
+      );
+    }
+  }
 }
