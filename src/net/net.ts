@@ -13,9 +13,9 @@ import { isKnownLayerType } from '../layers/catalog.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
-import { sameShape, shapeText } from '../layers/common/util.js';
+import { countOf, sameShape, shapeText } from '../layers/common/util.js';
 import { resolveNeedBackward } from './need-backward.js';
-import { checkNetBytes, checkTopSizes, elementCount, resolveSizeLimits, type SizeLimits } from './size-limits.js';
+import { checkNetBytes, checkTopSizes, resolveSizeLimits, type SizeLimits } from './size-limits.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -428,7 +428,7 @@ export class Net {
           if (!v) {
             // Caffe's Input blobs start zero-filled; a net trained without feeding them sees zeros.
             if (t.shape.some((d) => !(d >= 0)) || !t.shape.length) {
-              throw new KdnetError(`input blob '${t.name}' has no data and no declared shape (setInput first)`, { blob: t.name });
+              throw new KdnetError(`input blob '${t.name}' has no data and no declared shape (give it data, or a shape: setInput / setInputShape, --input / --input-shape)`, { blob: t.name });
             }
             v = tf.zeros(t.shape);
             this.inputs.set(t.name, v);
@@ -590,7 +590,7 @@ export class Net {
 
 /** Caffe's set-up line for a top: `Top shape: 1 3 24 24 (1728)`. */
 export function topShapeLine(shape: Shape): string {
-  return `Top shape: ${shape.join(' ')} (${elementCount(shape)})`;
+  return `Top shape: ${shape.join(' ')} (${countOf(shape)})`;
 }
 
 /** Caffe's asum / count, printed like its debug lines (also used by the solver's [Update] lines). */

@@ -5,6 +5,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { KdnetError } from '../errors.js';
 import type { Layer, Shape } from '../layers/layer.js';
+import { countOf, shapeText } from '../layers/common/util.js';
 
 export interface SizeLimits {
   /** Most elements one blob (a layer output or a parameter) may hold. */
@@ -84,14 +85,8 @@ export function formatBytes(bytes: number): string {
   return u === 0 ? `${v} B` : v >= 1e6 ? `${v.toExponential(2)} ${units[u]}` : `${v.toFixed(2)} ${units[u]}`;
 }
 
-export function elementCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function blobBytes(shape: readonly number[]): number {
-  return elementCount(shape) * BYTES_PER_ELEMENT;
+function blobBytes(shape: Shape): number {
+  return countOf(shape) * BYTES_PER_ELEMENT;
 }
 
 function countText(n: number): string {
@@ -99,10 +94,10 @@ function countText(n: number): string {
 }
 
 /** Why a blob of `shape` may not be allocated, or undefined when it may. */
-export function blobSizeProblem(shape: readonly number[], limits: SizeLimits): string | undefined {
+export function blobSizeProblem(shape: Shape, limits: SizeLimits): string | undefined {
   const bad = shape.find((d) => !(Number.isInteger(d) && d >= 0));
   if (bad !== undefined) return `dimension ${bad} is not a non-negative whole number`;
-  const n = elementCount(shape);
+  const n = countOf(shape);
   const bytes = n * BYTES_PER_ELEMENT;
   if (n > limits.maxBlobElements) {
     return `${countText(n)} elements (${formatBytes(bytes)}) are more than the limit of ${countText(limits.maxBlobElements)} elements per blob (${BLOB_LIMIT_HINT})`;
@@ -112,8 +107,6 @@ export function blobSizeProblem(shape: readonly number[], limits: SizeLimits): s
   }
   return undefined;
 }
-
-const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 interface NamedShape {
   name: string;
@@ -131,7 +124,7 @@ export function checkTopSizes(layer: Layer, bottoms: NamedShape[], tops: NamedSh
     const problem = blobSizeProblem(shape, limits);
     if (problem) throw fail(`top blob '${name}' of shape ${shapeText(shape)}${from}: ${problem}`);
     // An empty output from non-empty inputs is a geometry that does not fit (Caffe CHECK-fails on it).
-    if (bottoms.length && elementCount(shape) === 0 && bottoms.every((b) => elementCount(b.shape) > 0)) {
+    if (bottoms.length && countOf(shape) === 0 && bottoms.every((b) => countOf(b.shape) > 0)) {
       throw fail(`output would be empty: top blob '${name}' of shape ${shapeText(shape)}${from}`);
     }
   }

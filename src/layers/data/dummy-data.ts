@@ -41,9 +41,9 @@ export class DummyDataLayer extends SourceLayer {
   override forward(): tf.Tensor[] {
     return this.shapes.map((shape, i) => {
       const f = this.fillers[i];
-      const values = () => tf.tensor(fillValues(f, shape, this.ctx.rng, `layer "${this.name}"`), shape);
-      if (f && (f.type ?? 'constant') !== 'constant') return values();
-      this.fixed[i] ??= tf.keep(values()); // kept across tidy scopes: it lives until dispose()
+      const fill = () => tf.tensor(fillValues(f, shape, this.ctx.rng, `layer "${this.name}"`), shape);
+      if (f && (f.type ?? 'constant') !== 'constant') return fill();
+      this.fixed[i] ??= tf.keep(fill()); // kept across tidy scopes: it lives until dispose()
       return tf.clone(this.fixed[i]!);
     });
   }
