@@ -2,12 +2,14 @@
 // initBackend awaits `hdf5Ready()` so layers can read synchronously during set-up and forward.
 import h5wasm from 'h5wasm/node';
 import { KdnetError } from '../errors.js';
+import { writeFileAtomicWith } from '../util/atomic-write.js';
 
 let ready = false;
+let h5module: Awaited<typeof h5wasm.ready> | undefined;
 
 export async function hdf5Ready(): Promise<void> {
   if (!ready) {
-    await h5wasm.ready;
+    h5module = await h5wasm.ready;
     ready = true;
   }
 }
@@ -45,20 +47,23 @@ export function readHdf5Datasets(file: string, names: string[], context: string)
 
 type H5Group = { keys(): string[]; get(path: string): unknown; create_group(name: string): unknown; create_dataset(o: object): unknown };
 
-/** Writes an HDF5 file through `fill`, atomically (temporary sibling, flush, rename). */
+/** Writes an HDF5 file through `fill`, atomically (temporary sibling, every write checked, flush, rename). */
 export function writeHdf5Atomic(file: string, fill: (root: H5Group) => void): void {
   if (!ready) throw new Error('hdf5Ready() was not awaited');
-  const tmp = `${file}.${process.pid}.tmp`;
-  const f = new h5wasm.File(tmp, 'w');
+  // HDF5 prints a failed write (a full disk) and carries on; its throwing handler makes it an exception.
+  h5module!.activate_throwing_error_handler();
   try {
-    fill(f as unknown as H5Group);
-  } catch (e) {
-    f.close();
-    fsRm(tmp);
-    throw e;
+    writeFileAtomicWith(file, (tmp) => {
+      const f = new h5wasm.File(tmp, 'w');
+      try {
+        fill(f as unknown as H5Group);
+      } finally {
+        f.close();
+      }
+    });
+  } finally {
+    h5module!.deactivate_throwing_error_handler();
   }
-  f.close();
-  fsyncAndRename(tmp, file);
 }
 
 /** Opens an HDF5 file for reading and hands its root to `read`. */
@@ -78,17 +83,4 @@ export function readHdf5<T>(file: string, read: (root: H5Group) => T, context: s
   } finally {
     f.close();
   }
-}
-
-import fs from 'node:fs';
-
-function fsRm(p: string): void {
-  fs.rmSync(p, { force: true });
-}
-
-function fsyncAndRename(tmp: string, file: string): void {
-  const fd = fs.openSync(tmp, 'r+');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
 }
