@@ -5,11 +5,10 @@ import { KdnetError } from '../errors.js';
 import { writeFileAtomicWith } from '../util/atomic-write.js';
 
 let ready = false;
-let h5module: Awaited<typeof h5wasm.ready> | undefined;
 
 export async function hdf5Ready(): Promise<void> {
   if (!ready) {
-    h5module = await h5wasm.ready;
+    await h5wasm.ready;
     ready = true;
   }
 }
@@ -50,20 +49,14 @@ type H5Group = { keys(): string[]; get(path: string): unknown; create_group(name
 /** Writes an HDF5 file through `fill`, atomically (temporary sibling, every write checked, flush, rename). */
 export function writeHdf5Atomic(file: string, fill: (root: H5Group) => void): void {
   if (!ready) throw new Error('hdf5Ready() was not awaited');
-  // HDF5 prints a failed write (a full disk) and carries on; its throwing handler makes it an exception.
-  h5module!.activate_throwing_error_handler();
-  try {
-    writeFileAtomicWith(file, (tmp) => {
-      const f = new h5wasm.File(tmp, 'w');
-      try {
-        fill(f as unknown as H5Group);
-      } finally {
-        f.close();
-      }
-    });
-  } finally {
-    h5module!.deactivate_throwing_error_handler();
-  }
+  writeFileAtomicWith(file, (tmp) => {
+    const f = new h5wasm.File(tmp, 'w');
+    try {
+      fill(f as unknown as H5Group);
+    } finally {
+      f.close();
+    }
+  });
 }
 
 /** Opens an HDF5 file for reading and hands its root to `read`. */

@@ -84,16 +84,20 @@ export function writeError(file: string, e: unknown, what = 'write'): KdnetError
  * names the cause better than what a library makes of it), else what `fn` threw. Libraries that write through
  * Node's fs themselves (h5wasm: HDF5 compiled to wasm) may report a failed write only on their own error
  * stream and carry on, leaving a file with holes; their fs.writeSync call is the one place a full disk shows.
+ * What they print to stderr meanwhile (HDF5's error stack, 100 lines for one full disk) is held back, and
+ * shown only when there is no failed write to report in one line.
  */
 function watchingWrites(fn: () => void): void {
   const mutable = fs as { writeSync: typeof fs.writeSync };
-  const original = mutable.writeSync;
+  const original = mutable.writeSync as (...a: unknown[]) => number;
   let failure: unknown;
-  mutable.writeSync = function watchedWriteSync(this: unknown, fd: number, ...rest: unknown[]) {
+  const heldStderr: Buffer[] = [];
+  mutable.writeSync = function watchedWriteSync(this: unknown, fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]) {
+    if (fd === 2) return holdStderr(heldStderr, data, rest);
     try {
-      return (original as (...a: unknown[]) => number).call(fs, fd, ...rest);
+      return original.call(fs, fd, data, ...rest);
     } catch (e) {
-      if (fd > 2) failure ??= e; // the standard streams are not the file being made
+      if (fd > 2) failure ??= e; // fd 1 is the command's output, not the file being made
       throw e;
     }
   } as typeof fs.writeSync;
@@ -102,9 +106,23 @@ function watchingWrites(fn: () => void): void {
   } catch (e) {
     throw e instanceof PartialWrite ? e : (failure ?? e); // writeFully's own report carries the progress
   } finally {
-    mutable.writeSync = original;
+    mutable.writeSync = original as typeof fs.writeSync;
+    if (!failure && heldStderr.length) original.call(fs, 2, Buffer.concat(heldStderr));
   }
   if (failure) throw failure;
+}
+
+/** Keeps one fs.writeSync(2, ...) call's bytes; returns the count written, as the call would. */
+function holdStderr(held: Buffer[], data: string | NodeJS.ArrayBufferView, rest: unknown[]): number {
+  if (typeof data === 'string') {
+    held.push(Buffer.from(data, (rest[1] as BufferEncoding | undefined) ?? 'utf8'));
+    return held.at(-1)!.length;
+  }
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const offset = (rest[0] as number | undefined) ?? 0;
+  const length = (rest[1] as number | undefined) ?? bytes.length - offset;
+  held.push(Buffer.from(bytes.subarray(offset, offset + length)));
+  return length;
 }
 
 /**

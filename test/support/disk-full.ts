@@ -8,6 +8,8 @@ import { vi } from 'vitest';
 export interface FullDisk {
   /** Bytes written so far. */
   used(): number;
+  /** What reached the standard error stream through fs.writeSync meanwhile (where h5wasm prints). */
+  stderr(): string;
   restore(): void;
 }
 
@@ -18,9 +20,13 @@ function enospc(): NodeJS.ErrnoException {
 export function simulateFullDisk(free: number): FullDisk {
   const real = fs.writeSync;
   let used = 0;
+  let stderr = '';
   const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
     const call = (...args: unknown[]) => (real as (...a: unknown[]) => number).call(fs, ...args);
-    if (fd <= 2) return call(fd, data, ...rest);
+    if (fd <= 2) {
+      if (fd === 2) stderr += typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8', (rest[0] as number) ?? 0);
+      return call(fd, data, ...rest);
+    }
     const left = free - used;
     if (typeof data === 'string') {
       const size = Buffer.byteLength(data);
@@ -35,5 +41,5 @@ export function simulateFullDisk(free: number): FullDisk {
     used += n;
     return n;
   }) as typeof fs.writeSync);
-  return { used: () => used, restore: () => spy.mockRestore() };
+  return { used: () => used, stderr: () => stderr, restore: () => spy.mockRestore() };
 }
