@@ -20,6 +20,7 @@ import { readSolverState, writeNetSnapshot, writeSolverState } from './snapshot.
 import { readSolverStateHdf5, writeNetHdf5, writeSolverStateHdf5 } from './snapshot-hdf5.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
+import { validateSolver } from './validate.js';
 
 export interface SolverOptions {
   /** Folder of the solver file: relative net paths are tried against it after the working directory. */
@@ -93,11 +94,8 @@ export class Solver {
   constructor(param: Message, options: SolverOptions = {}) {
     this.param = param;
     this.options = options;
-    const type: string = param.type;
-    const rule = updateRule(type);
-    if (!rule) throw new KdnetError(`unknown solver type '${type}' (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam)`);
-    this.rule = rule;
-    this.checkParams();
+    validateSolver(param);
+    this.rule = updateRule(param.type)!;
     this.lr = new LearningRate(param);
     const train = this.trainNetSource();
     const state = mergeState(Phase.TRAIN, train.param.state, has(param, 'train_state') ? param.train_state : undefined, options.stage ?? [], options.level);
@@ -106,12 +104,6 @@ export class Solver {
     this.trainLayerParams = filtered.layer;
     this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir });
     const tests = this.testNetSources();
-    if (tests.length !== (param.test_iter as number[]).length) {
-      throw new KdnetError(`the solver has ${tests.length} test net(s) but ${(param.test_iter as number[]).length} test_iter value(s): give one test_iter per test net`);
-    }
-    if ((param.test_state as Message[]).length && (param.test_state as Message[]).length !== tests.length) {
-      throw new KdnetError(`test_state must be given once per test net (${tests.length}) or not at all`);
-    }
     tests.forEach((t, i) => {
       const s = mergeState(Phase.TEST, t.param.state, (param.test_state as Message[])[i], options.stage ?? [], options.level);
       log.info(`Creating test net (#${i}) specified by ${t.label}`);
@@ -126,13 +118,6 @@ export class Solver {
   private seed(): number {
     const s = Number(this.param.random_seed);
     return this.options.seed ?? (s >= 0 ? s : 1701);
-  }
-
-  private checkParams(): void {
-    const p = this.param;
-    if (Number(p.average_loss) < 1) throw new KdnetError('average_loss should be non-negative and at least 1');
-    if (Number(p.iter_size) < 1) throw new KdnetError('iter_size must be at least 1');
-    if (!['L1', 'L2'].includes(p.regularization_type)) throw new KdnetError(`unknown regularization_type '${p.regularization_type}' (L1 or L2)`);
   }
 
   private loadNet(file: string, field: string): NetSource {
@@ -151,13 +136,7 @@ export class Solver {
   }
 
   private trainNetSource(): NetSource {
-    const p = this.param;
-    const given = ['train_net_param', 'train_net', 'net_param', 'net'].filter((f) => has(p, f));
-    if (given.length !== 1) {
-      throw new KdnetError(
-        given.length ? `give exactly one train net; the solver sets ${given.join(', ')}` : 'the solver names no train net (net, net_param, train_net or train_net_param)',
-      );
-    }
+    const p = this.param; // exactly one of these is set (validateSolver)
     if (has(p, 'train_net_param')) return this.inline(p.train_net_param, 'train_net_param');
     if (has(p, 'train_net')) return this.loadNet(p.train_net, 'train_net');
     if (has(p, 'net_param')) return this.inline(p.net_param, 'net_param');
