@@ -3,7 +3,6 @@
 // lines so existing log parsers keep working.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { has, newMessage, type Message } from '../proto/schema.js';
 import { loadNetFile } from '../proto/load.js';
@@ -16,15 +15,19 @@ import { log } from '../log.js';
 import { LearningRate } from './lr-policy.js';
 import { updateRule } from './catalog.js';
 import type { UpdateRule } from './update-rule.js';
-import { readSolverState, writeNetSnapshot, writeSolverState } from './snapshot.js';
-import { readSolverStateHdf5, writeNetHdf5, writeSolverStateHdf5 } from './snapshot-hdf5.js';
+import { readSolverState } from './snapshot.js';
+import { readSolverStateHdf5 } from './snapshot-hdf5.js';
+import { writeSnapshot } from './snapshot-files.js';
+import { ensureSnapshotFolder, prepareSnapshotFolder, resolveSnapshotPrefix, type SnapshotPrefix } from './snapshot-folder.js';
+import { validateSolver } from './validate.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
-import { validateSolver } from './validate.js';
 
 export interface SolverOptions {
   /** Folder of the solver file: relative net paths are tried against it after the working directory. */
   baseDir?: string;
+  /** The solver file: an unset snapshot_prefix defaults to its path without extension (as in Caffe master). */
+  solverFile?: string;
   /** Extra stages/level from the command line (appended to train_state/test_state like Caffe's flags). */
   stage?: string[];
   level?: number;
@@ -87,6 +90,9 @@ export class Solver {
   private smoothedLoss = 0;
   private readonly trainLayerParams: Message[];
   private readonly options: SolverOptions;
+  private readonly prefix: SnapshotPrefix;
+  /** The .solverstate of the last complete snapshot (or the one resumed from), named when a snapshot fails. */
+  private lastSnapshot?: string;
   /** Polled after every iteration (signals): Caffe's GetRequestedAction. */
   requestedAction: () => SolverAction = () => 'none';
   events: SolverEvents = {};
@@ -97,6 +103,10 @@ export class Solver {
     validateSolver(param);
     this.rule = updateRule(param.type)!;
     this.lr = new LearningRate(param);
+    // Caffe's CheckSnapshotWritePermissions, before any net is built; kdnet also checks when only the
+    // final snapshot (snapshot_after_train) will be written.
+    this.prefix = resolveSnapshotPrefix(param, options.solverFile);
+    if (Number(param.snapshot) > 0 || param.snapshot_after_train) prepareSnapshotFolder(this.prefix);
     const train = this.trainNetSource();
     const state = mergeState(Phase.TRAIN, train.param.state, has(param, 'train_state') ? param.train_state : undefined, options.stage ?? [], options.level);
     log.info(`Creating training net from ${train.label}`);
@@ -363,33 +373,30 @@ export class Solver {
   // ------------------------------------------------------------------ snapshots
 
   snapshotPrefix(): string {
-    return this.param.snapshot_prefix || 'snapshot';
+    return this.prefix.prefix;
   }
 
-  /** Writes <prefix>_iter_<N>.caffemodel and .solverstate (.h5 for snapshot_format HDF5); returns both paths. */
+  /** Writes <prefix>_iter_<N>.caffemodel, .kdnetstate and .solverstate (.h5 with snapshot_format HDF5). */
   snapshot(): { model: string; state: string } {
-    const hdf5 = this.param.snapshot_format === 0;
-    const base = `${this.snapshotPrefix()}_iter_${this.iter}`;
-    fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
-    const model = `${base}.caffemodel${hdf5 ? '.h5' : ''}`;
-    const state = `${base}.solverstate${hdf5 ? '.h5' : ''}`;
-    const withDiff = this.param.snapshot_diff === true;
-    const stateData = { iter: this.iter, learnedNet: model, currentStep: this.lr.currentStep, history: this.history.flat() };
-    if (hdf5) {
-      log.info(`Snapshotting to HDF5 file ${model}`);
-      writeNetHdf5(model, this.net, withDiff);
-      log.info(`Snapshotting solver state to HDF5 file ${state}`);
-      writeSolverStateHdf5(state, stateData);
-    } else {
-      log.info(`Snapshotting to binary proto file ${model}`);
-      writeNetSnapshot(model, this.net, this.trainLayerParams, withDiff);
-      log.info(`Snapshotting solver state to binary proto file ${state}`);
-      writeSolverState(state, stateData);
+    ensureSnapshotFolder(this.prefix);
+    try {
+      const written = writeSnapshot({
+        prefix: this.prefix.prefix,
+        iter: this.iter,
+        hdf5: this.param.snapshot_format === 0,
+        withDiff: this.param.snapshot_diff === true,
+        net: this.net,
+        layerParams: this.trainLayerParams,
+        currentStep: this.lr.currentStep,
+        history: this.history.flat(),
+        sidecar: { train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) },
+      });
+      this.lastSnapshot = written.state;
+      return written;
+    } catch (e) {
+      if (!(e instanceof KdnetError) || !this.lastSnapshot) throw e;
+      throw new KdnetError(`${e.message}; the last complete snapshot, ${this.lastSnapshot}, is intact (resume with --snapshot ${this.lastSnapshot})`, e.where, e.others);
     }
-    // Caffe's solver state has no place for data cursors and random streams; kdnet keeps them beside it so
-    // that a resumed run continues exactly (Caffe's own resume restarts its data layers).
-    writeFileAtomic(`${base}.kdnetstate`, JSON.stringify({ train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) }));
-    return { model, state };
   }
 
   restore(stateFile: string): void {
@@ -401,6 +408,7 @@ export class Solver {
     if (s.learnedNet) loadWeightsInto(this.net, [resolveDataPath(s.learnedNet, path.dirname(stateFile))]);
     this.iter = s.iter;
     this.lr.currentStep = s.currentStep;
+    this.lastSnapshot = stateFile;
     const flat = s.history.map((h, i) => {
       if (h.data.length !== expected[i]!.size) throw new KdnetError(`${stateFile}: history blob ${i} has ${h.data.length} values, expected ${expected[i]!.size}`);
       return tf.tensor(h.data, expected[i]!.shape);
