@@ -5,9 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { has, newMessage, type Message } from '../proto/schema.js';
-import { loadNetFile } from '../proto/load.js';
-import { upgradeNetParameter } from '../proto/upgrade/index.js';
-import { filterNet, Phase, type NetStateSpec } from '../net/net-state.js';
+import { filterNet, Phase } from '../net/net-state.js';
 import { Net, absMean } from '../net/net.js';
 import { loadWeightsInto } from '../proto/weights.js';
 import { KdnetError } from '../errors.js';
@@ -20,6 +18,7 @@ import { readSolverStateHdf5 } from './snapshot-hdf5.js';
 import { writeSnapshot } from './snapshot-files.js';
 import { ensureSnapshotFolder, prepareSnapshotFolder, resolveSnapshotPrefix, type SnapshotPrefix } from './snapshot-folder.js';
 import { validateSolver } from './validate.js';
+import { mergeState, testNetSources, trainNetSource } from './solver-nets.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
 
@@ -57,26 +56,6 @@ export interface SolverEvents {
 
 export type SolverAction = 'none' | 'snapshot' | 'stop';
 
-interface NetSource {
-  param: Message;
-  dir?: string;
-  label: string;
-}
-
-/** NetState merge as Caffe does it: phase default, then the net file's state, then the solver's state (stages appended). */
-function mergeState(phase: number, fileState: Message | undefined, solverState: Message | undefined, extraStages: string[], level?: number): NetStateSpec {
-  const s: NetStateSpec = { phase, level: 0, stage: [] };
-  for (const m of [fileState, solverState]) {
-    if (!m) continue;
-    if (has(m, 'phase')) s.phase = m.phase;
-    if (has(m, 'level')) s.level = Number(m.level);
-    s.stage.push(...(m.stage as string[]));
-  }
-  s.stage.push(...extraStages);
-  if (level !== undefined) s.level = level;
-  return s;
-}
-
 export class Solver {
   readonly param: Message;
   readonly net: Net;
@@ -107,13 +86,13 @@ export class Solver {
     // final snapshot (snapshot_after_train) will be written.
     this.prefix = resolveSnapshotPrefix(param, options.solverFile);
     if (Number(param.snapshot) > 0 || param.snapshot_after_train) prepareSnapshotFolder(this.prefix);
-    const train = this.trainNetSource();
+    const train = trainNetSource(param, options.baseDir);
     const state = mergeState(Phase.TRAIN, train.param.state, has(param, 'train_state') ? param.train_state : undefined, options.stage ?? [], options.level);
     log.info(`Creating training net from ${train.label}`);
     const filtered = filterNet(train.param, state);
     this.trainLayerParams = filtered.layer;
     this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir });
-    const tests = this.testNetSources();
+    const tests = testNetSources(param, options.baseDir);
     tests.forEach((t, i) => {
       const s = mergeState(Phase.TEST, t.param.state, (param.test_state as Message[])[i], options.stage ?? [], options.level);
       log.info(`Creating test net (#${i}) specified by ${t.label}`);
@@ -128,43 +107,6 @@ export class Solver {
   private seed(): number {
     const s = Number(this.param.random_seed);
     return this.options.seed ?? (s >= 0 ? s : 1701);
-  }
-
-  private loadNet(file: string, field: string): NetSource {
-    const resolved = resolveDataPath(file, this.options.baseDir);
-    try {
-      const { message } = loadNetFile(resolved);
-      return { param: message, dir: path.dirname(resolved), label: `net file: ${file}` };
-    } catch (e) {
-      if (e instanceof KdnetError && /cannot read/.test(e.message)) throw new KdnetError(`${field} '${file}': ${e.message}`);
-      throw e;
-    }
-  }
-
-  private inline(param: Message, field: string): NetSource {
-    return { param: upgradeNetParameter(param, field).net, dir: this.options.baseDir, label: `${field} specified in solver parameters` };
-  }
-
-  private trainNetSource(): NetSource {
-    const p = this.param; // exactly one of these is set (validateSolver)
-    if (has(p, 'train_net_param')) return this.inline(p.train_net_param, 'train_net_param');
-    if (has(p, 'train_net')) return this.loadNet(p.train_net, 'train_net');
-    if (has(p, 'net_param')) return this.inline(p.net_param, 'net_param');
-    return this.loadNet(p.net, 'net');
-  }
-
-  private testNetSources(): NetSource[] {
-    const p = this.param;
-    const out: NetSource[] = [];
-    for (const t of p.test_net_param as Message[]) out.push(this.inline(t, 'test_net_param'));
-    for (const f of p.test_net as string[]) out.push(this.loadNet(f, 'test_net'));
-    const remaining = (p.test_iter as number[]).length - out.length;
-    if (remaining > 0) {
-      // The general net serves the remaining test nets (Caffe: net / net_param, once per leftover test_iter).
-      if (has(p, 'net_param')) for (let i = 0; i < remaining; i++) out.push(this.inline(p.net_param, 'net_param'));
-      else if (has(p, 'net')) for (let i = 0; i < remaining; i++) out.push(this.loadNet(p.net, 'net'));
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ training
