@@ -26,3 +26,23 @@ export function withSizeLimitOptions(cmd: Command): Command {
     .option('--max-blob-elements <n>', `most elements one blob or parameter may hold (default ${TFJS_MAX_TENSOR_ELEMENTS}; env KDNET_MAX_BLOB_ELEMENTS)`)
     .option('--memory-limit <size>', "bytes the net's blobs and parameters may take, e.g. 8G (default: half the machine's memory, at most 4G on wasm; env KDNET_MEMORY_LIMIT)");
 }
+
+/** A flag that takes a whole number ≥ 0 (`--iterations 100`); one error naming the flag otherwise. */
+export function wholeNumberFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new KdnetError(`--${flag} must be a whole number ≥ 0, got '${value}'`);
+  return Number(value);
+}
+
+/**
+ * A file given either as the command's argument or by a flag (`kdnet train S`, `kdnet train --solver S`,
+ * Caffe's `-solver S`); both is fine when they agree.
+ */
+export function fileArgumentOrFlag(flag: string, positional: string | undefined, flagged: string | undefined, usage: string): string {
+  if (positional !== undefined && flagged !== undefined && positional !== flagged) {
+    throw new KdnetError(`two ${flag} files given: '${positional}' and --${flag} '${flagged}'; give one (${usage})`);
+  }
+  const file = positional ?? flagged;
+  if (file === undefined) throw new KdnetError(`no ${flag} file given (${usage})`);
+  return file;
+}

@@ -4,13 +4,15 @@ import { parseSignalEffect } from '../solvers/signals.js';
 import { initBackend } from '../backend/select.js';
 import { log } from '../log.js';
 import { progressReporter } from './progress.js';
+import { fileArgumentOrFlag, wholeNumberFlag } from './args.js';
 import type { CliIO } from './io.js';
 
 export function registerTrain(program: Command, _io: CliIO): void {
   program
     .command('train')
     .description('train a net as `caffe train` does (same solver semantics, log lines and snapshot files)')
-    .requiredOption('--solver <file>', 'solver .prototxt')
+    .argument('[solver]', 'solver .prototxt (or --solver)')
+    .option('--solver <file>', 'solver .prototxt (Caffe\'s -solver)')
     .option('--weights <files>', 'comma-separated .caffemodel files to finetune from (copied by layer name)')
     .option('--snapshot <file>', '.solverstate to resume from')
     .option('--stage <stages>', 'comma-separated NetState stages added to train_state and test_state')
@@ -21,24 +23,29 @@ export function registerTrain(program: Command, _io: CliIO): void {
     .option('--log-json <file>', 'append one JSON object per display and test event')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
     .option('--gpu <ids>', 'accepted for Caffe compatibility')
-    .action(async (o: Record<string, string | undefined>) => {
+    .action(async (positional: string | undefined, o: Record<string, string | undefined>) => {
+      const solver = fileArgumentOrFlag('solver', positional, o.solver, 'kdnet train SOLVER or kdnet train --solver SOLVER');
+      const level = wholeNumberFlag('level', o.level);
+      const iterations = wholeNumberFlag('iterations', o.iterations);
+      const sigintEffect = parseSignalEffect('sigint_effect', o.sigint_effect!);
+      const sighupEffect = parseSignalEffect('sighup_effect', o.sighup_effect!);
       await initBackend(o.backend);
       if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
       const progress = progressReporter();
       try {
-        const solver = await train({
-          solver: o.solver!,
+        const trained = await train({
+          solver,
           weights: o.weights ? o.weights.split(',') : undefined,
           snapshot: o.snapshot,
           stage: o.stage ? o.stage.split(',') : undefined,
-          level: o.level !== undefined ? Number(o.level) : undefined,
-          iterations: o.iterations !== undefined ? Number(o.iterations) : undefined,
-          sigintEffect: parseSignalEffect('sigint_effect', o.sigint_effect!),
-          sighupEffect: parseSignalEffect('sighup_effect', o.sighup_effect!),
+          level,
+          iterations,
+          sigintEffect,
+          sighupEffect,
           logJson: o.logJson,
           onProgress: progress.update,
         });
-        solver.dispose();
+        trained.dispose();
       } finally {
         progress.stop();
       }

@@ -2,6 +2,7 @@
 // initBackend awaits `hdf5Ready()` so layers can read synchronously during set-up and forward.
 import h5wasm from 'h5wasm/node';
 import { KdnetError } from '../errors.js';
+import { writeFileAtomicWith } from '../util/atomic-write.js';
 
 let ready = false;
 
@@ -45,20 +46,17 @@ export function readHdf5Datasets(file: string, names: string[], context: string)
 
 type H5Group = { keys(): string[]; get(path: string): unknown; create_group(name: string): unknown; create_dataset(o: object): unknown };
 
-/** Writes an HDF5 file through `fill`, atomically (temporary sibling, flush, rename). */
+/** Writes an HDF5 file through `fill`, atomically (temporary sibling, every write checked, flush, rename). */
 export function writeHdf5Atomic(file: string, fill: (root: H5Group) => void): void {
   if (!ready) throw new Error('hdf5Ready() was not awaited');
-  const tmp = `${file}.${process.pid}.tmp`;
-  const f = new h5wasm.File(tmp, 'w');
-  try {
-    fill(f as unknown as H5Group);
-  } catch (e) {
-    f.close();
-    fsRm(tmp);
-    throw e;
-  }
-  f.close();
-  fsyncAndRename(tmp, file);
+  writeFileAtomicWith(file, (tmp) => {
+    const f = new h5wasm.File(tmp, 'w');
+    try {
+      fill(f as unknown as H5Group);
+    } finally {
+      f.close();
+    }
+  });
 }
 
 /** Opens an HDF5 file for reading and hands its root to `read`. */
@@ -78,17 +76,4 @@ export function readHdf5<T>(file: string, read: (root: H5Group) => T, context: s
   } finally {
     f.close();
   }
-}
-
-import fs from 'node:fs';
-
-function fsRm(p: string): void {
-  fs.rmSync(p, { force: true });
-}
-
-function fsyncAndRename(tmp: string, file: string): void {
-  const fd = fs.openSync(tmp, 'r+');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
 }

@@ -11,6 +11,7 @@ import { inferShapes, type LayerShapes } from './shapes.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
+import { validateSolver } from '../solvers/validate.js';
 
 export interface LayerRow {
   index: number;
@@ -109,6 +110,7 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
 const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;
 
 function checkSolver(file: string, solver: Message, upgrades: string[], warnings: string[]): SolverCheck {
+  validateSolver(solver);
   const summary: [string, string][] = [];
   const dir = path.dirname(file);
   for (const field of SOLVER_NET_FIELDS) {

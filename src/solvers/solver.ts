@@ -3,12 +3,9 @@
 // lines so existing log parsers keep working.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { has, newMessage, type Message } from '../proto/schema.js';
-import { loadNetFile } from '../proto/load.js';
-import { upgradeNetParameter } from '../proto/upgrade/index.js';
-import { filterNet, Phase, type NetStateSpec } from '../net/net-state.js';
+import { filterNet, Phase } from '../net/net-state.js';
 import { Net, absMean } from '../net/net.js';
 import { loadWeightsInto } from '../proto/weights.js';
 import { KdnetError } from '../errors.js';
@@ -16,14 +13,20 @@ import { log } from '../log.js';
 import { LearningRate } from './lr-policy.js';
 import { updateRule } from './catalog.js';
 import type { UpdateRule } from './update-rule.js';
-import { readSolverState, writeNetSnapshot, writeSolverState } from './snapshot.js';
-import { readSolverStateHdf5, writeNetHdf5, writeSolverStateHdf5 } from './snapshot-hdf5.js';
+import { readSolverState } from './snapshot.js';
+import { readSolverStateHdf5 } from './snapshot-hdf5.js';
+import { writeSnapshot } from './snapshot-files.js';
+import { ensureSnapshotFolder, prepareSnapshotFolder, resolveSnapshotPrefix, type SnapshotPrefix } from './snapshot-folder.js';
+import { validateSolver } from './validate.js';
+import { mergeState, testNetSources, trainNetSource } from './solver-nets.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
 
 export interface SolverOptions {
   /** Folder of the solver file: relative net paths are tried against it after the working directory. */
   baseDir?: string;
+  /** The solver file: an unset snapshot_prefix defaults to its path without extension (as in Caffe master). */
+  solverFile?: string;
   /** Extra stages/level from the command line (appended to train_state/test_state like Caffe's flags). */
   stage?: string[];
   level?: number;
@@ -53,26 +56,6 @@ export interface SolverEvents {
 
 export type SolverAction = 'none' | 'snapshot' | 'stop';
 
-interface NetSource {
-  param: Message;
-  dir?: string;
-  label: string;
-}
-
-/** NetState merge as Caffe does it: phase default, then the net file's state, then the solver's state (stages appended). */
-function mergeState(phase: number, fileState: Message | undefined, solverState: Message | undefined, extraStages: string[], level?: number): NetStateSpec {
-  const s: NetStateSpec = { phase, level: 0, stage: [] };
-  for (const m of [fileState, solverState]) {
-    if (!m) continue;
-    if (has(m, 'phase')) s.phase = m.phase;
-    if (has(m, 'level')) s.level = Number(m.level);
-    s.stage.push(...(m.stage as string[]));
-  }
-  s.stage.push(...extraStages);
-  if (level !== undefined) s.level = level;
-  return s;
-}
-
 export class Solver {
   readonly param: Message;
   readonly net: Net;
@@ -86,6 +69,9 @@ export class Solver {
   private smoothedLoss = 0;
   private readonly trainLayerParams: Message[];
   private readonly options: SolverOptions;
+  private readonly prefix: SnapshotPrefix;
+  /** The .solverstate of the last complete snapshot (or the one resumed from), named when a snapshot fails. */
+  private lastSnapshot?: string;
   /** Polled after every iteration (signals): Caffe's GetRequestedAction. */
   requestedAction: () => SolverAction = () => 'none';
   events: SolverEvents = {};
@@ -93,25 +79,20 @@ export class Solver {
   constructor(param: Message, options: SolverOptions = {}) {
     this.param = param;
     this.options = options;
-    const type: string = param.type;
-    const rule = updateRule(type);
-    if (!rule) throw new KdnetError(`unknown solver type '${type}' (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam)`);
-    this.rule = rule;
-    this.checkParams();
+    validateSolver(param);
+    this.rule = updateRule(param.type)!;
     this.lr = new LearningRate(param);
-    const train = this.trainNetSource();
+    // Caffe's CheckSnapshotWritePermissions, before any net is built; kdnet also checks when only the
+    // final snapshot (snapshot_after_train) will be written.
+    this.prefix = resolveSnapshotPrefix(param, options.solverFile);
+    if (Number(param.snapshot) > 0 || param.snapshot_after_train) prepareSnapshotFolder(this.prefix);
+    const train = trainNetSource(param, options.baseDir);
     const state = mergeState(Phase.TRAIN, train.param.state, has(param, 'train_state') ? param.train_state : undefined, options.stage ?? [], options.level);
     log.info(`Creating training net from ${train.label}`);
     const filtered = filterNet(train.param, state);
     this.trainLayerParams = filtered.layer;
     this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir });
-    const tests = this.testNetSources();
-    if (tests.length !== (param.test_iter as number[]).length) {
-      throw new KdnetError(`the solver has ${tests.length} test net(s) but ${(param.test_iter as number[]).length} test_iter value(s): give one test_iter per test net`);
-    }
-    if ((param.test_state as Message[]).length && (param.test_state as Message[]).length !== tests.length) {
-      throw new KdnetError(`test_state must be given once per test net (${tests.length}) or not at all`);
-    }
+    const tests = testNetSources(param, options.baseDir);
     tests.forEach((t, i) => {
       const s = mergeState(Phase.TEST, t.param.state, (param.test_state as Message[])[i], options.stage ?? [], options.level);
       log.info(`Creating test net (#${i}) specified by ${t.label}`);
@@ -126,56 +107,6 @@ export class Solver {
   private seed(): number {
     const s = Number(this.param.random_seed);
     return this.options.seed ?? (s >= 0 ? s : 1701);
-  }
-
-  private checkParams(): void {
-    const p = this.param;
-    if (Number(p.average_loss) < 1) throw new KdnetError('average_loss should be non-negative and at least 1');
-    if (Number(p.iter_size) < 1) throw new KdnetError('iter_size must be at least 1');
-    if (!['L1', 'L2'].includes(p.regularization_type)) throw new KdnetError(`unknown regularization_type '${p.regularization_type}' (L1 or L2)`);
-  }
-
-  private loadNet(file: string, field: string): NetSource {
-    const resolved = resolveDataPath(file, this.options.baseDir);
-    try {
-      const { message } = loadNetFile(resolved);
-      return { param: message, dir: path.dirname(resolved), label: `net file: ${file}` };
-    } catch (e) {
-      if (e instanceof KdnetError && /cannot read/.test(e.message)) throw new KdnetError(`${field} '${file}': ${e.message}`);
-      throw e;
-    }
-  }
-
-  private inline(param: Message, field: string): NetSource {
-    return { param: upgradeNetParameter(param, field).net, dir: this.options.baseDir, label: `${field} specified in solver parameters` };
-  }
-
-  private trainNetSource(): NetSource {
-    const p = this.param;
-    const given = ['train_net_param', 'train_net', 'net_param', 'net'].filter((f) => has(p, f));
-    if (given.length !== 1) {
-      throw new KdnetError(
-        given.length ? `give exactly one train net; the solver sets ${given.join(', ')}` : 'the solver names no train net (net, net_param, train_net or train_net_param)',
-      );
-    }
-    if (has(p, 'train_net_param')) return this.inline(p.train_net_param, 'train_net_param');
-    if (has(p, 'train_net')) return this.loadNet(p.train_net, 'train_net');
-    if (has(p, 'net_param')) return this.inline(p.net_param, 'net_param');
-    return this.loadNet(p.net, 'net');
-  }
-
-  private testNetSources(): NetSource[] {
-    const p = this.param;
-    const out: NetSource[] = [];
-    for (const t of p.test_net_param as Message[]) out.push(this.inline(t, 'test_net_param'));
-    for (const f of p.test_net as string[]) out.push(this.loadNet(f, 'test_net'));
-    const remaining = (p.test_iter as number[]).length - out.length;
-    if (remaining > 0) {
-      // The general net serves the remaining test nets (Caffe: net / net_param, once per leftover test_iter).
-      if (has(p, 'net_param')) for (let i = 0; i < remaining; i++) out.push(this.inline(p.net_param, 'net_param'));
-      else if (has(p, 'net')) for (let i = 0; i < remaining; i++) out.push(this.loadNet(p.net, 'net'));
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ training
@@ -384,33 +315,30 @@ export class Solver {
   // ------------------------------------------------------------------ snapshots
 
   snapshotPrefix(): string {
-    return this.param.snapshot_prefix || 'snapshot';
+    return this.prefix.prefix;
   }
 
-  /** Writes <prefix>_iter_<N>.caffemodel and .solverstate (.h5 for snapshot_format HDF5); returns both paths. */
+  /** Writes <prefix>_iter_<N>.caffemodel, .kdnetstate and .solverstate (.h5 with snapshot_format HDF5). */
   snapshot(): { model: string; state: string } {
-    const hdf5 = this.param.snapshot_format === 0;
-    const base = `${this.snapshotPrefix()}_iter_${this.iter}`;
-    fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
-    const model = `${base}.caffemodel${hdf5 ? '.h5' : ''}`;
-    const state = `${base}.solverstate${hdf5 ? '.h5' : ''}`;
-    const withDiff = this.param.snapshot_diff === true;
-    const stateData = { iter: this.iter, learnedNet: model, currentStep: this.lr.currentStep, history: this.history.flat() };
-    if (hdf5) {
-      log.info(`Snapshotting to HDF5 file ${model}`);
-      writeNetHdf5(model, this.net, withDiff);
-      log.info(`Snapshotting solver state to HDF5 file ${state}`);
-      writeSolverStateHdf5(state, stateData);
-    } else {
-      log.info(`Snapshotting to binary proto file ${model}`);
-      writeNetSnapshot(model, this.net, this.trainLayerParams, withDiff);
-      log.info(`Snapshotting solver state to binary proto file ${state}`);
-      writeSolverState(state, stateData);
+    ensureSnapshotFolder(this.prefix);
+    try {
+      const written = writeSnapshot({
+        prefix: this.prefix.prefix,
+        iter: this.iter,
+        hdf5: this.param.snapshot_format === 0,
+        withDiff: this.param.snapshot_diff === true,
+        net: this.net,
+        layerParams: this.trainLayerParams,
+        currentStep: this.lr.currentStep,
+        history: this.history.flat(),
+        sidecar: { train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) },
+      });
+      this.lastSnapshot = written.state;
+      return written;
+    } catch (e) {
+      if (!(e instanceof KdnetError) || !this.lastSnapshot) throw e;
+      throw new KdnetError(`${e.message}; the last complete snapshot, ${this.lastSnapshot}, is intact (resume with --snapshot ${this.lastSnapshot})`, e.where, e.others);
     }
-    // Caffe's solver state has no place for data cursors and random streams; kdnet keeps them beside it so
-    // that a resumed run continues exactly (Caffe's own resume restarts its data layers).
-    writeFileAtomic(`${base}.kdnetstate`, JSON.stringify({ train: this.net.saveState(), tests: this.testNets.map((t) => t.saveState()) }));
-    return { model, state };
   }
 
   restore(stateFile: string): void {
@@ -422,6 +350,7 @@ export class Solver {
     if (s.learnedNet) loadWeightsInto(this.net, [resolveDataPath(s.learnedNet, path.dirname(stateFile))]);
     this.iter = s.iter;
     this.lr.currentStep = s.currentStep;
+    this.lastSnapshot = stateFile;
     const flat = s.history.map((h, i) => {
       if (h.data.length !== expected[i]!.size) throw new KdnetError(`${stateFile}: history blob ${i} has ${h.data.length} values, expected ${expected[i]!.size}`);
       return tf.tensor(h.data, expected[i]!.shape);

@@ -7,6 +7,7 @@ import { Solver, type DisplayEvent, type TestEvent } from './solver.js';
 import { installSignalHandlers, type SignalEffect } from './signals.js';
 import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
+import { writeError, writeFully } from '../util/atomic-write.js';
 
 export interface TrainOptions {
   solver: string;
@@ -25,9 +26,30 @@ export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
   const { message } = loadSolverFile(o.solver);
   if (o.iterations !== undefined) message.max_iter = o.iterations;
-  const solver = new Solver(message, { baseDir: path.dirname(o.solver), stage: o.stage, level: o.level });
-  const json = o.logJson ? fs.openSync(o.logJson, 'a') : undefined;
-  const emit = (obj: object) => json !== undefined && fs.writeSync(json, JSON.stringify(obj) + '\n');
+  const json = o.logJson ? openLogJson(o.logJson) : undefined;
+  try {
+    const solver = new Solver(message, { baseDir: path.dirname(o.solver), solverFile: o.solver, stage: o.stage, level: o.level });
+    try {
+      await run(solver, o, json);
+    } catch (e) {
+      solver.dispose(); // data workers and tensors go even when training fails
+      throw e;
+    }
+    return solver;
+  } finally {
+    if (json !== undefined) fs.closeSync(json);
+  }
+}
+
+async function run(solver: Solver, o: TrainOptions, json: number | undefined): Promise<void> {
+  const emit = (obj: object) => {
+    if (json === undefined) return;
+    try {
+      writeFully(json, Buffer.from(JSON.stringify(obj) + '\n'));
+    } catch (e) {
+      throw writeError(`--log-json file ${o.logJson}`, e, 'append to') ?? e;
+    }
+  };
   solver.events = {
     onDisplay: (e: DisplayEvent) => emit({ event: 'train', iter: e.iter, loss: e.loss, lr: e.lr, iters_per_s: e.itersPerSecond, outputs: e.outputs }),
     onTest: (e: TestEvent) => emit({ event: 'test', iter: e.iter, net: e.net, loss: e.loss, outputs: e.outputs }),
@@ -43,7 +65,13 @@ export async function train(o: TrainOptions): Promise<Solver> {
     await solver.solve(o.snapshot);
   } finally {
     signals.uninstall();
-    if (json !== undefined) fs.closeSync(json);
   }
-  return solver;
+}
+
+function openLogJson(file: string): number {
+  try {
+    return fs.openSync(file, 'a');
+  } catch (e) {
+    throw writeError(`--log-json file ${file}`, e, 'open') ?? e;
+  }
 }
