@@ -10,6 +10,7 @@ import { loadWeightsInto } from '../proto/weights.js';
 import { readNpy, writeNpy } from '../util/npy.js';
 import { KdnetError } from '../errors.js';
 import type { SizeLimits } from './size-limits.js';
+import type { Message } from '../proto/schema.js';
 
 export interface ForwardOptions {
   model: string;
@@ -36,10 +37,33 @@ function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
+/** The shapes Input layers declare for their tops (one shape for every top, or one per top). */
+function declaredInputShapes(net: Message): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const layer of net.layer as Message[]) {
+    if (layer.type !== 'Input') continue;
+    const shapes = (layer.input_param?.shape ?? []) as Message[];
+    (layer.top as string[]).forEach((top, i) => {
+      const s = shapes.length === 1 ? shapes[0] : shapes[i];
+      if (s) out.set(top, (s.dim as number[]).map(Number));
+    });
+  }
+  return out;
+}
+
+function npyShape(shape: number[]): string {
+  return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+function axes(n: number): string {
+  return `${n} ${n === 1 ? 'axis' : 'axes'}`;
+}
+
 export function runForward(o: ForwardOptions): ForwardResult {
   const { message } = loadNetFile(o.model);
   const phase = o.phase ?? Phase.TEST;
-  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), {
+  const netParam = filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] });
+  const net = new Net(netParam, {
     phase,
     seed: o.seed,
     baseDir: path.dirname(o.model),
@@ -47,8 +71,14 @@ export function runForward(o: ForwardOptions): ForwardResult {
   });
   try {
     if (o.weights?.length) loadWeightsInto(net, o.weights);
+    const declared = declaredInputShapes(netParam);
     for (const [name, file] of Object.entries(o.inputs)) {
-      const arr = readNpy(file);
+      const arr = readNpy(file, { blob: name });
+      const want = declared.get(name);
+      // Other sizes reshape the net, as pycaffe's blob.reshape does; another number of axes is a mistake.
+      if (want && want.length !== arr.shape.length) {
+        throw new KdnetError(`${file}: shape ${npyShape(arr.shape)} has ${axes(arr.shape.length)} but the input blob has ${axes(want.length)} ([${want.join(', ')}] in ${o.model})`, { blob: name });
+      }
       net.setInput(name, tf.tensor(arr.data, arr.shape));
     }
     const missing = net.inputNames.filter((n) => !(n in o.inputs));
@@ -56,7 +86,11 @@ export function runForward(o: ForwardOptions): ForwardResult {
     const loss = net.forward();
     if (o.backward) {
       for (const [name, file] of Object.entries(o.topDiffs ?? {})) {
-        const arr = readNpy(file);
+        const arr = readNpy(file, { blob: name });
+        const blobShape = net.blob(name).shape;
+        if (blobShape.join(',') !== arr.shape.join(',')) {
+          throw new KdnetError(`${file}: shape ${npyShape(arr.shape)} is not the shape of the blob whose diff it seeds ([${blobShape.join(', ')}])`, { blob: name });
+        }
         net.setTopDiff(name, tf.tensor(arr.data, arr.shape));
       }
       net.clearParamDiffs();

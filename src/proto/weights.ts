@@ -1,36 +1,24 @@
-// .caffemodel files: binary NetParameter with each layer's blobs. Copying by layer name follows
-// Net::CopyTrainedLayersFrom: unknown source layers are ignored, shapes must match, absent layers keep
-// their fillers. Layouts stay Caffe's (OIHW conv weights, output × input InnerProduct weights).
+// .caffemodel files: binary NetParameter with each layer's blobs (or its text form), read and written here;
+// copy-layers.ts copies them into a net by layer name. Layouts stay Caffe's (OIHW conv weights, output ×
+// input InnerProduct weights).
 import fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
-import { caffeType, has, newMessage, type Message } from './schema.js';
+import { caffeType, newMessage, type Message } from './schema.js';
 import { KdnetError } from '../errors.js';
 import type { Net } from '../net/net.js';
-import { log } from '../log.js';
+import { decodeBinaryMessage, readUserBytes, unreadableReason } from './binary-message.js';
+import { copyTrainedLayers } from './copy-layers.js';
+export { readBinaryMessage } from './binary-message.js';
+export { blobShape, blobValues, copyTrainedLayers } from './copy-layers.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { copyLayersFromHdf5 } from '../solvers/snapshot-hdf5.js';
 import { parseCaffeText, printCaffeText, readTextFile } from './text.js';
-
-export function readBinaryMessage(file: string, typeName: string): Message {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new KdnetError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  try {
-    return caffeType(typeName).decode(bytes) as unknown as Message;
-  } catch (e) {
-    throw new KdnetError(`${file}: not a binary ${typeName} (${(e as Error).message})`);
-  }
-}
 
 const TEXT_WEIGHTS = /\.(prototxt|pbtxt)$/;
 
 /** A weights file: binary NetParameter, or its text form when the name ends in .prototxt / .pbtxt. */
 export function readCaffemodel(file: string): Message {
   if (TEXT_WEIGHTS.test(file)) return parseCaffeText(readTextFile(file), 'NetParameter', file).message;
-  return readBinaryMessage(file, 'NetParameter');
+  return decodeBinaryMessage(readUserBytes(file, 'weights file'), 'NetParameter', file);
 }
 
 /** Writes a weights message in the form its name asks for (text for .prototxt / .pbtxt, else binary). */
@@ -38,75 +26,23 @@ export function writeWeightsMessage(file: string, msg: Message): void {
   writeFileAtomic(file, TEXT_WEIGHTS.test(file) ? printCaffeText(msg, 'NetParameter') : caffeType('NetParameter').encode(msg).finish());
 }
 
-const LEGACY_DIMS = ['num', 'channels', 'height', 'width'] as const;
-
-/** Whether a BlobProto uses the V1 num/channels/height/width fields (Caffe checks has_* of any of them). */
-function hasLegacyShape(blob: Message): boolean {
-  return LEGACY_DIMS.some((k) => has(blob, k));
-}
-
-/** Shape of a BlobProto: the legacy 4-D fields when set, else `shape.dim` (absent = a 0-axis blob). */
-export function blobShape(blob: Message): number[] {
-  if (hasLegacyShape(blob)) return LEGACY_DIMS.map((k) => Number(blob[k] ?? 0));
-  return has(blob, 'shape') ? (blob.shape.dim as number[]).map(Number) : [];
-}
-
-export function blobValues(blob: Message): Float32Array {
-  const data = blob.data as number[];
-  if (data.length) return Float32Array.from(data);
-  return Float32Array.from(blob.double_data as number[]);
-}
-
-/** Caffe's Blob::ShapeEquals: legacy 4-D blobs match a blob whose shape, left-padded with 1s, is the same. */
-function shapeMatches(target: number[], source: Message): boolean {
-  if (!hasLegacyShape(source)) return blobShape(source).join(',') === target.join(',');
-  if (target.length > 4) return false;
-  const padded = [...Array(4 - target.length).fill(1), ...target];
-  return blobShape(source).join(',') === padded.join(',');
-}
-
-function sourceLayers(weights: Message): Array<{ name: string; blobs: Message[] }> {
-  const v2 = (weights.layer as Message[]).map((l) => ({ name: l.name as string, blobs: l.blobs as Message[] }));
-  const v1 = (weights.layers as Message[]).map((l) => ({ name: l.name as string, blobs: l.blobs as Message[] }));
-  return [...v2, ...v1];
-}
-
-/** Copies blobs by layer name into the net; returns the names of target layers with blobs left untouched. */
-export function copyTrainedLayers(net: Net, weights: Message, source = 'weights'): string[] {
-  const filled = new Set<string>();
-  const targetNames = new Set(net.layerNames());
-  const ignored: string[] = [];
-  for (const src of sourceLayers(weights)) {
-    if (!targetNames.has(src.name)) {
-      if (src.blobs.length) ignored.push(src.name);
-      continue;
+/** Every file of a `--weights a,b` list is checked before any is copied: one error names all that are missing. */
+function checkWeightsFiles(files: string[]): void {
+  if (files.some((f) => !f.trim())) throw new KdnetError(`empty file name in the weights list '${files.join(',')}'`);
+  const problems: string[] = [];
+  for (const f of files) {
+    try {
+      fs.accessSync(f, fs.constants.R_OK);
+      if (fs.statSync(f).isDirectory()) problems.push(`${f} (it is a directory)`);
+    } catch (e) {
+      problems.push(`${f} (${unreadableReason(e)})`);
     }
-    const layer = net.layer(src.name);
-    if (!src.blobs.length) continue;
-    if (src.blobs.length !== layer.blobs.length) {
-      throw new KdnetError(`${source}: layer "${src.name}" has ${src.blobs.length} blobs in the file but ${layer.blobs.length} in the net`, { layer: src.name });
-    }
-    src.blobs.forEach((b, i) => {
-      const target = layer.blobs[i]!;
-      if (!shapeMatches(target.shape, b)) {
-        throw new KdnetError(
-          `${source}: blob ${i} of layer "${src.name}" has shape [${blobShape(b).join(', ')}] in the file but [${target.shape.join(', ')}] in the net`,
-          { layer: src.name },
-        );
-      }
-      const value = tf.tensor(blobValues(b), target.shape, 'float32');
-      target.assign(value);
-      value.dispose();
-    });
-    filled.add(src.name);
   }
-  if (ignored.length) log.info(`Ignoring source layers not in the net (${source}): ${ignored.join(', ')}`);
-  const untouched = net.layers().filter((l) => l.blobs.length && !filled.has(l.name)).map((l) => l.name);
-  if (untouched.length) log.info(`Layers not in ${source} keep their fillers: ${untouched.join(', ')}`);
-  return untouched;
+  if (problems.length) throw new KdnetError(`cannot read weights file${problems.length > 1 ? 's' : ''} ${problems.join(', ')}`);
 }
 
 export function loadWeightsInto(net: Net, files: string[]): void {
+  checkWeightsFiles(files);
   for (const f of files) {
     // Caffe picks the reader by extension: .h5 is an HDF5 snapshot, anything else a binary NetParameter.
     if (f.endsWith('.h5')) copyLayersFromHdf5(net, f);

@@ -6,6 +6,8 @@ import { readHdf5, writeHdf5Atomic } from '../data/hdf5-file.js';
 import type { Net } from '../net/net.js';
 import type { SolverStateData } from './snapshot.js';
 import { KdnetError } from '../errors.js';
+import { log } from '../log.js';
+import { reportCopy, warnNonFinite } from '../proto/copy-layers.js';
 
 type Group = { keys(): string[]; get(path: string): any; create_group(name: string): unknown; create_dataset(o: object): unknown };
 
@@ -43,8 +45,12 @@ export function copyLayersFromHdf5(net: Net, file: string): void {
       if (!root.keys().includes('data')) throw new KdnetError(`${file}: no 'data' group (not a Caffe HDF5 model)`);
       const data = root.get('data') as Group;
       const names = new Set(net.layerNames());
+      const filled = new Set<string>();
       for (const name of data.keys()) {
-        if (!names.has(name)) continue;
+        if (!names.has(name)) {
+          log.info(`Ignoring source layer ${name}`);
+          continue;
+        }
         const layer = net.layer(name);
         const g = data.get(name) as Group;
         const keys = g.keys();
@@ -59,11 +65,15 @@ export function copyLayersFromHdf5(net: Net, file: string): void {
           if (count !== b.size) {
             throw new KdnetError(`${file}: blob ${i} of layer "${name}" has shape [${shape.join(', ')}] in the file but [${b.shape.join(', ')}] in the net`, { layer: name });
           }
-          const value = tf.tensor(Float32Array.from(ds.value as ArrayLike<number>), b.shape);
+          const values = Float32Array.from(ds.value as ArrayLike<number>);
+          warnNonFinite(values, file, name, i);
+          const value = tf.tensor(values, b.shape);
           b.assign(value);
           value.dispose();
         });
+        if (layer.blobs.length) filled.add(name);
       }
+      reportCopy(net, file, data.keys(), filled);
     },
     'weights',
   );

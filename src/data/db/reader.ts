@@ -2,6 +2,8 @@
 // (classic-level). Both present the same cursor: records in key order, restarting at the end like Caffe.
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { KdnetError } from '../../errors.js';
 import { requireCaffeLmdbFormat } from './lmdb-format.js';
@@ -21,21 +23,24 @@ export interface DbReader {
   close(): Promise<void>;
 }
 
+/**
+ * LMDB writes a lock file (lock.mdb) beside the data even to read, and cannot read where it cannot write one
+ * (the binding offers no MDB_NOLOCK). kdnet opens the data file through a private folder holding a link to it:
+ * the lock file is kdnet's own, a database in a read-only or shared folder reads as it is, and nothing is ever
+ * written beside what the user named.
+ */
 class LmdbReader implements DbReader {
   readonly backend = 'lmdb' as const;
   private db: RootDatabase<Buffer, Buffer>;
+  private readonly view: string;
   constructor(readonly path: string) {
     requireCaffeLmdbFormat();
+    this.view = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kdnet-lmdb-'));
     try {
-      this.db = openLmdb<Buffer, Buffer>({
-        path,
-        // Caffe's LMDBs are folders holding data.mdb, whatever the folder's name looks like.
-        noSubdir: fs.statSync(path).isFile(),
-        encoding: 'binary',
-        keyEncoding: 'binary',
-        readOnly: true,
-      });
+      fs.symlinkSync(nodePath.resolve(path, 'data.mdb'), nodePath.join(this.view, 'data.mdb'));
+      this.db = openLmdb<Buffer, Buffer>({ path: this.view, encoding: 'binary', keyEncoding: 'binary', readOnly: true });
     } catch (e) {
+      fs.rmSync(this.view, { recursive: true, force: true });
       throw new KdnetError(`${path}: cannot open the LMDB database: ${(e as Error).message}`);
     }
   }
@@ -47,7 +52,11 @@ class LmdbReader implements DbReader {
     return (this.db.getStats() as { entryCount: number }).entryCount;
   }
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      fs.rmSync(this.view, { recursive: true, force: true });
+    }
   }
 }
 

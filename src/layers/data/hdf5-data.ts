@@ -6,11 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Shape } from '../layer.js';
 import { SourceLayer } from './source-layer.js';
 import { registerLayer } from '../registry.js';
-import { readHdf5Datasets, type Hdf5Dataset } from '../../data/hdf5-file.js';
+import { hdf5FileProblem, readHdf5Datasets, type Hdf5Dataset } from '../../data/hdf5-file.js';
+import { KdnetError } from '../../errors.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 
 export class HDF5DataLayer extends SourceLayer {
   private files: string[] = [];
+  /** Line of each file in the list, for errors. */
+  private listLines: number[] = [];
   private filePermutation: number[] = [];
   private currentFile = 0;
   private currentRow = 0;
@@ -26,19 +29,9 @@ export class HDF5DataLayer extends SourceLayer {
     if (!p || !p.source) throw this.error('hdf5_data_param.source is required', 'hdf5_data_param');
     if (!(p.batch_size > 0)) throw this.error('hdf5_data_param.batch_size must be positive', 'hdf5_data_param');
     if (!this.files.length) {
-      const list = resolveDataPath(p.source, this.ctx.baseDir);
-      let text: string;
-      try {
-        text = fs.readFileSync(list, 'utf8');
-      } catch {
-        throw this.error(`cannot read the HDF5 file list ${p.source}`, 'hdf5_data_param');
-      }
-      this.files = text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .map((f) => resolveDataPath(f, this.ctx.baseDir, path.dirname(list)));
-      if (!this.files.length) throw this.error(`the HDF5 file list ${p.source} names no files`, 'hdf5_data_param');
+      const listed = this.readFileList(p.source);
+      this.files = listed.map((e) => e.file);
+      this.listLines = listed.map((e) => e.line);
       this.filePermutation = this.files.map((_, i) => i);
       if (p.shuffle) this.ctx.rng.shuffle(this.filePermutation);
       this.currentFile = 0;
@@ -47,10 +40,41 @@ export class HDF5DataLayer extends SourceLayer {
     return (this.param.top as string[]).map((t) => [p.batch_size, ...this.datasets.get(t)!.shape.slice(1)]);
   }
 
+  /**
+   * Caffe's source: a text file naming one .h5 file per line. Every listed file is checked up front (it exists
+   * and carries HDF5's signature) so a bad line is named at set-up, not hours later when the cursor gets there.
+   */
+  private readFileList(source: string): Array<{ file: string; line: number }> {
+    const list = resolveDataPath(source, this.ctx.baseDir);
+    if (!hdf5FileProblem(list)) {
+      throw this.error(`${source} is an HDF5 file, but hdf5_data_param.source names a text file listing .h5 files, one per line`, 'hdf5_data_param.source');
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(list, 'utf8');
+    } catch {
+      throw this.error(`cannot read the HDF5 file list ${source}`, 'hdf5_data_param.source');
+    }
+    if (text.includes('\0')) throw this.error(`${source} is binary data, but hdf5_data_param.source names a text file listing .h5 files, one per line`, 'hdf5_data_param.source');
+    const entries = text
+      .split(/\r?\n/)
+      .map((l, i) => ({ name: l.trim(), line: i + 1 }))
+      .filter((e) => e.name)
+      .map((e) => ({ name: e.name, line: e.line, file: resolveDataPath(e.name, this.ctx.baseDir, path.dirname(list)) }));
+    if (!entries.length) throw this.error(`the HDF5 file list ${source} names no files`, 'hdf5_data_param.source');
+    const problems = entries.flatMap((e) => {
+      const problem = hdf5FileProblem(e.file);
+      return problem ? [this.error(`${list}:${e.line}: ${e.name}: ${problem}`, 'hdf5_data_param.source')] : [];
+    });
+    if (problems.length) throw KdnetError.combine(problems);
+    return entries;
+  }
+
   private load(index: number): void {
     const file = this.files[index]!;
     const tops = this.param.top as string[];
-    this.datasets = readHdf5Datasets(file, tops, `layer "${this.name}"`);
+    const list = this.param.hdf5_data_param.source as string;
+    this.datasets = readHdf5Datasets(file, tops, `layer "${this.name}" (${list}:${this.listLines[index] ?? '?'})`);
     const rows = this.datasets.get(tops[0]!)!.shape[0]!;
     for (const t of tops) {
       if (this.datasets.get(t)!.shape[0] !== rows) {
