@@ -9,6 +9,24 @@ import { registerLayer } from '../registry.js';
 import { readHdf5Datasets, type Hdf5Dataset } from '../../data/hdf5-file.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 
+/** The .h5 files a list names, each resolved against the working directory, the net's and the list's folders. */
+export function readHdf5FileList(source: string, baseDir: string | undefined, fail: (message: string) => Error): string[] {
+  const list = resolveDataPath(source, baseDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(list, 'utf8');
+  } catch {
+    throw fail(`cannot read the HDF5 file list ${source}`);
+  }
+  const files = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((f) => resolveDataPath(f, baseDir, path.dirname(list)));
+  if (!files.length) throw fail(`the HDF5 file list ${source} names no files`);
+  return files;
+}
+
 export class HDF5DataLayer extends SourceLayer {
   private files: string[] = [];
   private filePermutation: number[] = [];
@@ -26,19 +44,7 @@ export class HDF5DataLayer extends SourceLayer {
     if (!p || !p.source) throw this.error('hdf5_data_param.source is required', 'hdf5_data_param');
     if (!(p.batch_size > 0)) throw this.error('hdf5_data_param.batch_size must be positive', 'hdf5_data_param');
     if (!this.files.length) {
-      const list = resolveDataPath(p.source, this.ctx.baseDir);
-      let text: string;
-      try {
-        text = fs.readFileSync(list, 'utf8');
-      } catch {
-        throw this.error(`cannot read the HDF5 file list ${p.source}`, 'hdf5_data_param');
-      }
-      this.files = text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .map((f) => resolveDataPath(f, this.ctx.baseDir, path.dirname(list)));
-      if (!this.files.length) throw this.error(`the HDF5 file list ${p.source} names no files`, 'hdf5_data_param');
+      this.files = readHdf5FileList(p.source, this.ctx.baseDir, (m) => this.error(m, 'hdf5_data_param'));
       this.filePermutation = this.files.map((_, i) => i);
       if (p.shuffle) this.ctx.rng.shuffle(this.filePermutation);
       this.currentFile = 0;
