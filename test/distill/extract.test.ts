@@ -1,0 +1,150 @@
+// kdnet extract as a library call: the written values are the teacher's own forward (softmax(z/T) or the
+// logits) under the source's keys, in its order, for every output format and both source backends.
+import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '../../src/backend/select.js';
+import { hdf5Ready, readHdf5, readHdf5Datasets } from '../../src/data/hdf5-file.js';
+import { openDbReader } from '../../src/data/db/index.js';
+import { decodeDatum } from '../../src/data/datum.js';
+import { extractSoftTargets } from '../../src/distill/extract.js';
+import { setLogSink } from '../../src/log.js';
+import { tempDir } from '../support/data.js';
+import { CLASSES, RECORDS, softmaxT, teacherRows, teacherText, writeSource, writeTeacherWeights } from '../support/teacher.js';
+
+const dir = tempDir('kdnet-extract-');
+const lmdbSource = path.join(dir, 'src_lmdb');
+const levelSource = path.join(dir, 'src_leveldb');
+const lmdbTeacher = path.join(dir, 'teacher_lmdb.prototxt');
+const levelTeacher = path.join(dir, 'teacher_leveldb.prototxt');
+const w1 = path.join(dir, 'w1.caffemodel');
+const w2 = path.join(dir, 'w2.caffemodel');
+let logits1: number[][] = [];
+let logits2: number[][] = [];
+let sourceKeys: string[] = [];
+
+interface Stored {
+  keys: string[];
+  labels: number[];
+  rows: number[][];
+}
+
+/** What a database holds, read with the plain reader and Datum decoder. */
+async function readDb(db: string): Promise<Stored> {
+  const r = await openDbReader(db);
+  const out: Stored = { keys: [], labels: [], rows: [] };
+  for await (const { key, value } of r.records()) {
+    const d = decodeDatum(value, key.toString());
+    expect([d.height, d.width, d.data.length]).toEqual([1, 1, 0]);
+    expect(d.float_data).toHaveLength(d.channels);
+    out.keys.push(key.toString());
+    out.labels.push(d.label);
+    out.rows.push(d.float_data);
+  }
+  await r.close();
+  return out;
+}
+
+function readH5(file: string): Stored {
+  const sets = readHdf5Datasets(file, ['data', 'label'], 'test');
+  const data = sets.get('data')!;
+  expect(data.shape).toEqual([RECORDS, CLASSES]);
+  const keys = readHdf5(file, (root) => Array.from((root.get('keys') as { value: string[] }).value), 'test');
+  const rows = Array.from({ length: data.shape[0]! }, (_, i) => Array.from(data.data.subarray(i * CLASSES, (i + 1) * CLASSES)));
+  return { keys, labels: Array.from(sets.get('label')!.data), rows };
+}
+
+function maxDiff(a: number[][], b: number[][]): number {
+  expect(a.length).toBe(b.length);
+  return Math.max(...a.flatMap((r, i) => r.map((v, j) => Math.abs(v - b[i]![j]!))));
+}
+
+beforeAll(async () => {
+  await initBackend('cpu', true);
+  await hdf5Ready();
+  setLogSink(() => {});
+  await writeSource(lmdbSource, 'lmdb');
+  await writeSource(levelSource, 'leveldb');
+  fs.writeFileSync(lmdbTeacher, teacherText(lmdbSource, 'LMDB'));
+  fs.writeFileSync(levelTeacher, teacherText(levelSource, 'LEVELDB'));
+  writeTeacherWeights(w1, 11);
+  writeTeacherWeights(w2, 12);
+  logits1 = teacherRows(lmdbTeacher, [w1]);
+  logits2 = teacherRows(lmdbTeacher, [w2]);
+  sourceKeys = Array.from({ length: RECORDS }, (_, i) => String(i).padStart(8, '0'));
+});
+
+describe('kdnet extract', () => {
+  it('the reference is not trivial: 10 records, distinct logits per record and per teacher', () => {
+    expect(logits1).toHaveLength(RECORDS);
+    expect(new Set(logits1.map((r) => r.join(','))).size).toBe(RECORDS);
+    expect(maxDiff(logits1, logits2)).toBeGreaterThan(0.1);
+  });
+
+  for (const [format, teacher] of [
+    ['lmdb', lmdbTeacher],
+    ['leveldb', levelTeacher],
+    ['hdf5', lmdbTeacher],
+  ] as const) {
+    it(`softmax(z/T) of the teacher's forward into ${format}, keys and labels of the source in its order (10 records, batch 4)`, async () => {
+      const out = path.join(dir, `soft_T4_${format}${format === 'hdf5' ? '.h5' : ''}`);
+      const r = await extractSoftTargets({ teachers: [{ model: teacher, weights: [w1] }], blob: 'fc', out, temperature: 4, format });
+      expect(r.meta).toMatchObject({ shard: { index: 0, count: 1 }, records: { start: 0, end: RECORDS, total: RECORDS }, dim: CLASSES, values: { kind: 'softmax', temperature: 4 } });
+      const got = format === 'hdf5' ? readH5(out) : await readDb(out);
+      expect(got.keys).toEqual(sourceKeys);
+      expect(got.labels).toEqual(sourceKeys.map((_, i) => i % CLASSES));
+      expect(maxDiff(got.rows, logits1.map((z) => softmaxT(z, 4)))).toBeLessThanOrEqual(1e-6);
+      got.rows.forEach((p) => expect(Math.abs(p.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-6));
+    });
+  }
+
+  it('--logits writes the raw logits; the default temperature is 1', async () => {
+    const out = path.join(dir, 'logits_lmdb');
+    await extractSoftTargets({ teachers: [{ model: lmdbTeacher, weights: [w1] }], blob: 'fc', out, logits: true });
+    expect(maxDiff((await readDb(out)).rows, logits1)).toBeLessThanOrEqual(1e-6);
+    const plain = path.join(dir, 'softmax_lmdb');
+    const r = await extractSoftTargets({ teachers: [{ model: lmdbTeacher, weights: [w1] }], blob: 'fc', out: plain });
+    expect(r.meta.values).toEqual({ kind: 'softmax', temperature: 1 });
+    expect(maxDiff((await readDb(plain)).rows, logits1.map((z) => softmaxT(z, 1)))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('an ensemble averages the teachers\' logits, then softens the mean', async () => {
+    const mean = logits1.map((r, i) => r.map((v, j) => (v + logits2[i]![j]!) / 2));
+    const teachers = [w1, w2].map((w) => ({ model: lmdbTeacher, weights: [w] }));
+    const logits = path.join(dir, 'ensemble_logits_lmdb');
+    const r = await extractSoftTargets({ teachers, blob: 'fc', out: logits, logits: true });
+    expect(r.meta.teachers).toHaveLength(2);
+    expect(maxDiff((await readDb(logits)).rows, mean)).toBeLessThanOrEqual(1e-6);
+    const soft = path.join(dir, 'ensemble_T3_lmdb');
+    await extractSoftTargets({ teachers, blob: 'fc', out: soft, temperature: 3 });
+    expect(maxDiff((await readDb(soft)).rows, mean.map((z) => softmaxT(z, 3)))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('the batch size does not matter: batch 3 and batch 1 give the same values', async () => {
+    for (const batch of [3, 1]) {
+      const teacher = path.join(dir, `teacher_b${batch}.prototxt`);
+      fs.writeFileSync(teacher, teacherText(lmdbSource, 'LMDB', batch));
+      const out = path.join(dir, `b${batch}_lmdb`);
+      await extractSoftTargets({ teachers: [{ model: teacher, weights: [w1] }], blob: 'fc', out, logits: true });
+      const got = await readDb(out);
+      expect(got.keys).toEqual(sourceKeys);
+      expect(maxDiff(got.rows, logits1)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
+  it('an abort stops between batches and leaves nothing behind', async () => {
+    const out = path.join(dir, 'aborted_lmdb');
+    const controller = new AbortController();
+    const before = fs.readdirSync(dir).sort();
+    await expect(
+      extractSoftTargets({
+        teachers: [{ model: lmdbTeacher, weights: [w1] }],
+        blob: 'fc',
+        out,
+        signal: controller.signal,
+        progress: (done) => done >= 4 && controller.abort(),
+      }),
+    ).rejects.toThrow(`interrupted: nothing was written to ${out}`);
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+  });
+});
