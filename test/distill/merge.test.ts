@@ -12,7 +12,7 @@ import { openTargets } from '../../src/distill/target-reader.js';
 import { parseShard, shardRange } from '../../src/distill/shard.js';
 import { readDbMeta } from '../../src/distill/metadata.js';
 import { setLogSink } from '../../src/log.js';
-import { tempDir } from '../support/data.js';
+import { tempDir, writeDatums } from '../support/data.js';
 import { RECORDS, teacherText, writeSource, writeTeacherWeights } from '../support/teacher.js';
 
 const dir = tempDir('kdnet-merge-');
@@ -114,5 +114,11 @@ describe('shards', () => {
     await writeSource(other, 'lmdb', 11);
     const parts = await shards(2, 'k');
     await expect(mergeShards({ inputs: parts, out: path.join(dir, 'k_lmdb'), source: other })).rejects.toThrow(`${other} holds 11 records but the shards were cut from a source of 10`);
+    // Same count, other keys (10-digit, as some forks write them).
+    const wide = path.join(dir, 'wide_lmdb');
+    await writeDatums(wide, 'lmdb', Array.from({ length: RECORDS }, () => ({ channels: 1, height: 1, width: 1, data: Uint8Array.of(0) })), 10);
+    await expect(mergeShards({ inputs: parts, out: path.join(dir, 'k_lmdb'), source: wide })).rejects.toThrow(`${parts[0]}: key '00000000' where ${wide} has '0000000000'`);
+    expect(fs.existsSync(path.join(dir, 'k_lmdb'))).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => /\.(part|tmp|old)$/.test(f))).toEqual([]);
   });
 });
