@@ -55,7 +55,7 @@ export function planTeacher(spec: TeacherSpec, blob: string, phase: number): Tea
   const tops = layers.flatMap((l) => l.top as string[]);
   if (!tops.includes(blob)) {
     const guess = closest(blob, new Set(tops));
-    throw new KdnetError(`${where}: no blob '${blob}'${guess ? ` (did you mean '${guess}'?)` : ''}`, { blob });
+    throw new KdnetError(`${where}: no blob '${blob}'${guess ? ` (did you mean '${guess}'?)` : ''}`);
   }
   const producer = producerOf(layers, blob)!;
   if (producer.type === 'Softmax') {
@@ -99,7 +99,7 @@ export class TeacherNet {
       if (!(shape.length >= 2 && shape[0] === batch && shape.slice(2).every((d) => d === 1))) {
         const producer = producerOf(plan.net.layer as Message[], blob)!;
         throw new KdnetError(
-          `blob '${blob}' of ${plan.spec.model} is ${shape.join('×')}: soft targets need one vector per record, N×D or N×D×1×1 (N = batch_size ${batch}); name the logits, e.g. the top of the last InnerProduct`,
+          `shape ${shape.join('×')}, but soft targets need one vector per record, N×D or N×D×1×1 (N = batch_size ${batch}): name the logits blob, e.g. the top of the last InnerProduct`,
           { blob, layer: producer.name, position: positionOf(producer, 'top') },
         );
       }
