@@ -83,7 +83,7 @@ export function registerExtract(program: Command, io: CliIO, setExit: (code: num
     .option('--logits', 'write the logits z themselves (an ensemble: their mean)')
     .option('--out <path>', 'database or .h5 file to create')
     .option('--format <name>', 'lmdb, leveldb or hdf5 (default: hdf5 for a .h5/.hdf5 name, else lmdb)')
-    .option('--phase <phase>', "TRAIN or TEST: which of the net's layers run (records are always transformed as in TEST)", 'TEST')
+    .option('--phase <phase>', "TRAIN or TEST: whose layers, data layer included, to use; they always compute and transform as in TEST", 'TEST')
     .option('--shard <i/N>', 'only the i-th (from 0) of N contiguous ranges of records; join the N outputs with `kdnet extract merge`')
     .option('--force', 'replace an existing output, once the new one is complete')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')

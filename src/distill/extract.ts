@@ -26,7 +26,7 @@ export interface ExtractOptions {
   logits?: boolean;
   /** Default: HDF5 for a .h5/.hdf5 name, else LMDB. */
   format?: TargetFormat;
-  /** Which layers of the net run (default TEST); records are always transformed as in TEST. */
+  /** Whose layers (data layer included) to use (default TEST); they always compute and transform as in TEST. */
   phase?: number;
   shard?: Shard;
   /** Replace an existing output, once the new one is complete. */

@@ -1,12 +1,12 @@
-// A teacher for extraction: its net in the chosen phase, with the data layer replaced by Input blobs of the
-// same names (fed with records the extractor reads itself, so it knows each record's key and never wraps
-// around), its weights copied, and the chosen blob checked to hold one vector per record.
+// A teacher for extraction: the layers of its net in the chosen phase, computing as at test time, with the data
+// layer replaced by Input blobs of the same names (fed with records the extractor reads itself, so it knows each
+// record's key and never wraps around), its weights copied, and the chosen blob checked to be one vector per record.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { newMessage, type Message } from '../proto/schema.js';
 import { loadNetFile } from '../proto/load.js';
 import { loadWeightsInto } from '../proto/weights.js';
-import { filterNet, phaseName } from '../net/net-state.js';
+import { filterNet, Phase, phaseName } from '../net/net-state.js';
 import { Net } from '../net/net.js';
 import { KdnetError } from '../errors.js';
 import { positionOf } from '../prototxt/side-tables.js';
@@ -26,7 +26,7 @@ export interface TeacherSpec {
 export interface TeacherPlan {
   spec: TeacherSpec;
   phase: number;
-  /** The net in `phase`, data layer still in place. */
+  /** The layers of `phase` (NetState rules), data layer still in place. */
   net: Message;
   dataLayer: Message;
   reading: DataLayerReading;
@@ -92,7 +92,9 @@ export class TeacherNet {
     const param = newMessage('NetParameter');
     for (const key of Object.keys(plan.net)) param[key] = plan.net[key];
     param.layer = (plan.net.layer as Message[]).map((l) => (l === plan.dataLayer ? input : l));
-    const net = new Net(param, { phase: plan.phase, baseDir: path.dirname(plan.spec.model) });
+    // Whichever phase chose the layers, a soft target is the teacher's test-time prediction: no dropout,
+    // BatchNorm on its stored statistics.
+    const net = new Net(param, { phase: Phase.TEST, baseDir: path.dirname(plan.spec.model) });
     try {
       if (plan.spec.weights.length) loadWeightsInto(net, plan.spec.weights);
       const shape = net.blobShape(blob)!;

@@ -133,6 +133,18 @@ describe('kdnet extract', () => {
     }
   });
 
+  it('--phase TRAIN takes the TRAIN data layer but computes and transforms as in TEST: no mirror, central crop, no dropout', async () => {
+    const teacher = path.join(dir, 'teacher_train_phase.prototxt');
+    const text = teacherText(lmdbSource, 'LMDB')
+      .replace('data_param { source: "/nonexistent/train_lmdb" backend: LMDB batch_size: 64 }', `transform_param { crop_size: 3 mirror: true mean_value: 100 scale: 0.02 } data_param { source: "${levelSource}" backend: LEVELDB batch_size: 5 }`)
+      .replace('layer { name: "relu1"', 'layer { name: "drop" type: "Dropout" bottom: "ip1" top: "ip1" dropout_param { dropout_ratio: 0.5 } }\nlayer { name: "relu1"');
+    fs.writeFileSync(teacher, text);
+    const out = path.join(dir, 'train_phase_lmdb');
+    const r = await extractSoftTargets({ teachers: [{ model: teacher, weights: [w1] }], blob: 'fc', out, logits: true, phase: 0 });
+    expect(r.meta.source).toBe(`LevelDB ${levelSource}`);
+    expect(maxDiff((await readDb(out)).rows, logits1)).toBeLessThanOrEqual(1e-6);
+  });
+
   it('ImageData sources: the list in order, keyed %08d_path like convert_imageset', async () => {
     const images = path.join(dir, 'images');
     fs.mkdirSync(images);
