@@ -121,6 +121,15 @@ describe('kdnet extract', () => {
     expect(maxDiff((await readDb(soft)).rows, mean.map((z) => softmaxT(z, 3)))).toBeLessThanOrEqual(1e-6);
   });
 
+  it('an N×D×1×1 blob is read as N×D', async () => {
+    const teacher = path.join(dir, 'teacher_4d.prototxt');
+    fs.writeFileSync(teacher, teacherText(lmdbSource, 'LMDB') + '\nlayer { name: "fc4d" type: "Reshape" bottom: "fc" top: "fc4d" reshape_param { shape { dim: 0 dim: -1 dim: 1 dim: 1 } } }\n');
+    const out = path.join(dir, 'fc4d_lmdb');
+    const r = await extractSoftTargets({ teachers: [{ model: teacher, weights: [w1] }], blob: 'fc4d', out, logits: true });
+    expect(r.meta.dim).toBe(CLASSES);
+    expect(maxDiff((await readDb(out)).rows, logits1)).toBeLessThanOrEqual(1e-6);
+  });
+
   it('the batch size does not matter: batch 3 and batch 1 give the same values', async () => {
     for (const batch of [3, 1]) {
       const teacher = path.join(dir, `teacher_b${batch}.prototxt`);
