@@ -51,22 +51,28 @@ function summary(meta: ExtractMeta, out: string): string {
   return `wrote ${n} records of ${meta.dim ?? 0} values (${targetKindText(meta.values)}) to ${out}${shard}\n`;
 }
 
-/** Runs `job` with a progress bar on a terminal and Ctrl-C turned into an abort (exit 130, nothing written). */
-async function interruptible(task: string, io: CliIO, setExit: (code: number) => void, job: (signal: AbortSignal, progress: (done: number, total: number) => void) => Promise<void>): Promise<void> {
+/**
+ * Runs `job` with a progress bar on a terminal and Ctrl-C turned into an abort (exit 130, nothing written);
+ * prints what the job returns once the bar is gone.
+ */
+async function interruptible(task: string, io: CliIO, setExit: (code: number) => void, job: (signal: AbortSignal, progress: (done: number, total: number) => void) => Promise<string>): Promise<void> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.on('SIGINT', onSigint);
   const bar = progressReporter(process.stderr, task, 'records');
+  let result: string;
   try {
-    await job(controller.signal, (done, total) => bar.update(done, total));
+    result = await job(controller.signal, (done, total) => bar.update(done, total));
   } catch (e) {
     if (!controller.signal.aborted || !isKdnetError(e)) throw e;
+    result = '';
     io.err(`${e.message}\n`);
     setExit(130);
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
   }
+  io.out(result);
 }
 
 export function registerExtract(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -104,7 +110,7 @@ export function registerExtract(program: Command, io: CliIO, setExit: (code: num
       await initBackend(o.backend);
       await interruptible('extract', io, setExit, async (signal, progress) => {
         const r = await extractSoftTargets({ ...options, signal, progress });
-        io.out(summary(r.meta, r.out));
+        return summary(r.meta, r.out);
       });
     });
 
@@ -121,7 +127,7 @@ export function registerExtract(program: Command, io: CliIO, setExit: (code: num
       const options = { inputs: shards, out: o.out, format: o.format ? parseTargetFormat(o.format) : undefined, source: o.source, force: o.force === true };
       await interruptible('merge', io, setExit, async (signal, progress) => {
         const r = await mergeShards({ ...options, signal, progress });
-        io.out(summary(r.meta, r.out).replace('wrote', `merged ${shards.length} shard${shards.length > 1 ? 's' : ''}:`));
+        return summary(r.meta, r.out).replace('wrote', `merged ${shards.length} shard${shards.length > 1 ? 's' : ''}:`);
       });
     });
 }
