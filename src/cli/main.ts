@@ -12,6 +12,7 @@ import { registerPlot } from './plot.js';
 import { registerData } from './data.js';
 import { registerConvertWeights } from './convert-weights.js';
 import { registerDbTools } from './db-tools.js';
+import { registerExtract } from './extract.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -22,6 +23,8 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .description('Caffe prototxt interpreter and training runtime on TensorFlow.js, built for knowledge distillation')
     .version(VERSION)
     .exitOverride()
+    // A subcommand's options after its own subcommand belong to that one (`extract merge ... --out X`).
+    .enablePositionalOptions()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   const setExit = (c: number) => {
     exitCode = c;
@@ -35,6 +38,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerData(program, io);
   registerConvertWeights(program, io);
   registerDbTools(program, io);
+  registerExtract(program, io, setExit);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.

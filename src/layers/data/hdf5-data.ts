@@ -10,6 +10,37 @@ import { hdf5FileProblem, readHdf5Datasets, type Hdf5Dataset } from '../../data/
 import { KdnetError } from '../../errors.js';
 import { resolveDataPath } from '../../util/resolve-path.js';
 
+/**
+ * Caffe's source: a text file naming one .h5 file per line. Every listed file is checked up front (it exists
+ * and carries HDF5's signature) so a bad line is named at set-up (the layer's, or an extractor's), not
+ * hours later when the cursor gets there.
+ */
+export function readHdf5FileList(source: string, baseDir: string | undefined, fail: (message: string) => KdnetError): Array<{ file: string; line: number }> {
+  const list = resolveDataPath(source, baseDir);
+  if (!hdf5FileProblem(list)) {
+    throw fail(`${source} is an HDF5 file, but hdf5_data_param.source names a text file listing .h5 files, one per line`);
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(list, 'utf8');
+  } catch {
+    throw fail(`cannot read the HDF5 file list ${source}`);
+  }
+  if (text.includes('\0')) throw fail(`${source} is binary data, but hdf5_data_param.source names a text file listing .h5 files, one per line`);
+  const entries = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ name: l.trim(), line: i + 1 }))
+    .filter((e) => e.name)
+    .map((e) => ({ name: e.name, line: e.line, file: resolveDataPath(e.name, baseDir, path.dirname(list)) }));
+  if (!entries.length) throw fail(`the HDF5 file list ${source} names no files`);
+  const problems = entries.flatMap((e) => {
+    const problem = hdf5FileProblem(e.file);
+    return problem ? [fail(`${list}:${e.line}: ${e.name}: ${problem}`)] : [];
+  });
+  if (problems.length) throw KdnetError.combine(problems);
+  return entries;
+}
+
 export class HDF5DataLayer extends SourceLayer {
   private files: string[] = [];
   /** Line of each file in the list, for errors. */
@@ -29,7 +60,7 @@ export class HDF5DataLayer extends SourceLayer {
     if (!p || !p.source) throw this.error('hdf5_data_param.source is required', 'hdf5_data_param');
     if (!(p.batch_size > 0)) throw this.error('hdf5_data_param.batch_size must be positive', 'hdf5_data_param');
     if (!this.files.length) {
-      const listed = this.readFileList(p.source);
+      const listed = readHdf5FileList(p.source, this.ctx.baseDir, (m) => this.error(m, 'hdf5_data_param.source'));
       this.files = listed.map((e) => e.file);
       this.listLines = listed.map((e) => e.line);
       this.filePermutation = this.files.map((_, i) => i);
@@ -38,36 +69,6 @@ export class HDF5DataLayer extends SourceLayer {
       this.load(this.filePermutation[0]!);
     }
     return (this.param.top as string[]).map((t) => [p.batch_size, ...this.datasets.get(t)!.shape.slice(1)]);
-  }
-
-  /**
-   * Caffe's source: a text file naming one .h5 file per line. Every listed file is checked up front (it exists
-   * and carries HDF5's signature) so a bad line is named at set-up, not hours later when the cursor gets there.
-   */
-  private readFileList(source: string): Array<{ file: string; line: number }> {
-    const list = resolveDataPath(source, this.ctx.baseDir);
-    if (!hdf5FileProblem(list)) {
-      throw this.error(`${source} is an HDF5 file, but hdf5_data_param.source names a text file listing .h5 files, one per line`, 'hdf5_data_param.source');
-    }
-    let text: string;
-    try {
-      text = fs.readFileSync(list, 'utf8');
-    } catch {
-      throw this.error(`cannot read the HDF5 file list ${source}`, 'hdf5_data_param.source');
-    }
-    if (text.includes('\0')) throw this.error(`${source} is binary data, but hdf5_data_param.source names a text file listing .h5 files, one per line`, 'hdf5_data_param.source');
-    const entries = text
-      .split(/\r?\n/)
-      .map((l, i) => ({ name: l.trim(), line: i + 1 }))
-      .filter((e) => e.name)
-      .map((e) => ({ name: e.name, line: e.line, file: resolveDataPath(e.name, this.ctx.baseDir, path.dirname(list)) }));
-    if (!entries.length) throw this.error(`the HDF5 file list ${source} names no files`, 'hdf5_data_param.source');
-    const problems = entries.flatMap((e) => {
-      const problem = hdf5FileProblem(e.file);
-      return problem ? [this.error(`${list}:${e.line}: ${e.name}: ${problem}`, 'hdf5_data_param.source')] : [];
-    });
-    if (problems.length) throw KdnetError.combine(problems);
-    return entries;
   }
 
   private load(index: number): void {

@@ -31,6 +31,11 @@ export abstract class PrefetchingLayer extends SourceLayer {
   /** Where and how to read; called once, at set-up. */
   protected abstract feedConfig(): FeedConfig;
 
+  /** Where and how this layer reads, checked, for tools that read the same records themselves (kdnet extract). */
+  sourceConfig(): FeedConfig {
+    return this.feedConfig();
+  }
+
   /** Milliseconds forward passes spent waiting for a batch that was not prefetched in time. */
   get dataWaitMs(): number {
     return this.client?.waitMs ?? 0;
