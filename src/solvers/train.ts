@@ -44,9 +44,11 @@ export async function train(o: TrainOptions): Promise<Solver> {
 async function run(solver: Solver, o: TrainOptions, json: number | undefined): Promise<void> {
   const emit = (obj: object) => {
     if (json === undefined) return;
+    const before = fs.fstatSync(json).size;
     try {
       writeFully(json, Buffer.from(JSON.stringify(obj) + '\n'));
     } catch (e) {
+      fs.ftruncateSync(json, before); // no half line for the JSON Lines reader (kdnet plot)
       throw writeError(`--log-json file ${o.logJson}`, e, 'append to') ?? e;
     }
   };

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { initBackend } from '../../src/backend/select.js';
+import { simulateFullDisk } from '../support/disk-full.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-train-cli-'));
 
@@ -171,6 +172,27 @@ describe('the snapshot folder, checked before iteration 0', () => {
 });
 
 describe('--log-json', () => {
+  it('on a full disk: one error naming the file, and only whole lines in it', async () => {
+    const s = solver('logjson_full', good(path.join(dir, 'logjson_full', 'snap'), 'display: 1\nmax_iter: 50\nsnapshot_after_train: false\n').replace('max_iter: 2\n', ''));
+    const file = path.join(dir, 'events_full.jsonl');
+    const disk = simulateFullDisk(400); // two or three events
+    let r;
+    try {
+      r = await run('train', s, '--backend', 'cpu', '--log-json', file);
+    } finally {
+      disk.restore();
+    }
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at |Optimization Done/);
+    expect(r.stderr.slice(r.stderr.indexOf('error: ')).trimEnd()).toMatch(
+      new RegExp(`^error: cannot append to --log-json file ${file}: no space left on device \\(\\d+ of \\d+ bytes written\\)$`),
+    );
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(JSON.parse(l).event).toBe('train');
+  });
+
   it('names the file when it cannot be opened', async () => {
     const s = solver('logjson', good(path.join(dir, 'logjson', 'snap')));
     const file = path.join(dir, 'missing', 'events.jsonl');
