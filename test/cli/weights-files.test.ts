@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { caffeType } from '../../src/proto/schema.js';
 import { initBackend } from '../../src/backend/select.js';
+import { hdf5Ready, writeHdf5Atomic } from '../../src/data/hdf5-file.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-weights-cli-'));
 const net = path.join(dir, 'net.prototxt');
@@ -45,6 +46,7 @@ const ipLayer = (weight: Record<string, unknown>) => ({ name: 'ip', blobs: [weig
 
 beforeAll(async () => {
   await initBackend('cpu', true);
+  await hdf5Ready();
   fs.writeFileSync(
     net,
     `name: "tiny"
@@ -149,5 +151,31 @@ describe('--weights a,b', () => {
     fs.writeFileSync(path.join(dir, 'solver.prototxt'), `net: "${net}"\nbase_lr: 0.1\nmax_iter: 1\nlr_policy: "fixed"\n`);
     const r = await run('train', '--solver', path.join(dir, 'solver.prototxt'), '--weights', path.join(dir, 'nope.caffemodel'), '--backend', 'cpu');
     expectOneError(r, /cannot read weights file .*nope\.caffemodel \(no such file\)$/);
+  });
+});
+
+describe('HDF5 weights (snapshot_format: HDF5)', () => {
+  it('log ignored layers and warn non-finite values the same way; a file that is not HDF5 is one error', async () => {
+    const file = path.join(dir, 'w.caffemodel.h5');
+    type Group = { get(p: string): Group; create_group(n: string): unknown; create_dataset(o: object): unknown };
+    writeHdf5Atomic(file, (root) => {
+      root.create_group('data');
+      const data = root.get('data') as unknown as Group;
+      data.create_group('ip');
+      data.create_group('fc7');
+      const values = Float32Array.from(ramp(50));
+      values[0] = Infinity;
+      data.get('ip').create_dataset({ name: '0', data: values, shape: [10, 5] });
+      data.get('ip').create_dataset({ name: '1', data: Float32Array.from(ramp(10)), shape: [10] });
+    });
+    const r = await testWith(file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^I.* kdnet\] Ignoring source layer fc7$/m);
+    expect(r.stderr).toMatch(/^W.* kdnet\] .*w\.caffemodel\.h5: blob 0 of layer "ip" holds 1 infinite value \(of 50\)$/m);
+    expect(r.stderr).not.toMatch(/No layer was copied/);
+
+    const fake = path.join(dir, 'fake.h5');
+    fs.writeFileSync(fake, 'not hdf5 at all');
+    expectOneError(await testWith(fake), /^error: weights: .*fake\.h5: not an HDF5 file \(no HDF5 signature; it starts with "not hdf5 at all"\)$/);
   });
 });

@@ -35,7 +35,11 @@ class LmdbReader implements DbReader {
   private readonly view: string;
   constructor(readonly path: string) {
     requireCaffeLmdbFormat();
-    this.view = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kdnet-lmdb-'));
+    try {
+      this.view = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kdnet-lmdb-'));
+    } catch (e) {
+      throw new KdnetError(`${path}: cannot create the private folder kdnet reads LMDB through in ${os.tmpdir()} (set TMPDIR): ${(e as Error).message}`);
+    }
     try {
       fs.symlinkSync(nodePath.resolve(path, 'data.mdb'), nodePath.join(this.view, 'data.mdb'));
       this.db = openLmdb<Buffer, Buffer>({ path: this.view, encoding: 'binary', keyEncoding: 'binary', readOnly: true });
