@@ -5,7 +5,7 @@ import type { IToken } from 'chevrotain';
 import type { AstField, AstMessage, AstScalar, AstValue } from './ast.js';
 import { setForeignFields, setOrigin } from './side-tables.js';
 import { closest } from './suggest.js';
-import { bytesToText } from './strings.js';
+import { bytesToText, clipText } from './strings.js';
 import type { SourcePosition } from '../errors.js';
 
 export interface Diagnostic {
@@ -48,13 +48,18 @@ const INT_LIMITS: Record<string, [bigint, bigint]> = {
 const TRUE_WORDS = new Set(['true', 't', 'True']);
 const FALSE_WORDS = new Set(['false', 'f', 'False']);
 
+/** `obj[key]` only when it is obj's own entry: names from the text must never reach Object.prototype. */
+export function ownEntry<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
 function pos(ctx: Context, t: IToken | undefined): SourcePosition {
   return { file: ctx.file, line: t?.startLine ?? 1, column: t?.startColumn ?? 1 };
 }
 
 function describeValue(v: AstValue): string {
   if (v.kind === 'message') return 'a message block';
-  return `'${v.negative ? '-' : ''}${v.token.image}'`;
+  return `'${clipText(`${v.negative ? '-' : ''}${v.token.image}`)}'`;
 }
 
 function scalarTypeName(field: PB.Field): string {
@@ -104,7 +109,7 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
   };
 
   for (const f of ast.fields) {
-    const field = f.extension ? lookupExtension(type, f.name) : fields[f.name];
+    const field = f.extension ? lookupExtension(type, f.name) : ownEntry(fields, f.name);
     if (!field) {
       (foreign ??= []).push(f);
       if (lenient) continue;
@@ -131,7 +136,8 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
       diag(`non-repeated field '${f.name}' is given more than once${first}`, f.nameToken, f);
       continue;
     }
-    if (!subType && !f.colon && f.values[0]?.kind === 'scalar') {
+    // protobuf requires ':' before scalar values, an empty list `name []` included.
+    if (!subType && !f.colon && f.values[0]?.kind !== 'message') {
       diag(`expected ':' between field '${f.name}' and its value`, f.nameToken, f);
       continue;
     }
@@ -202,9 +208,9 @@ function parseFloating(s: AstScalar): number | undefined {
   const img = s.token.image;
   let v: number;
   if (kind === 'IntLiteral') {
-    const i = parseInteger({ ...s, negative: false });
-    if (i === undefined) return undefined;
-    v = Number(i);
+    // protobuf reads floats from decimal integers only: `0x10` and `010` are errors for a float field.
+    if (/^0./.test(img)) return undefined;
+    v = Number(img);
   } else if (kind === 'FloatLiteral') {
     v = Number(img.replace(/[fF]$/, ''));
   } else if (kind === 'Identifier') {
@@ -218,12 +224,12 @@ function parseFloating(s: AstScalar): number | undefined {
 
 function convertScalar(field: PB.Field, s: AstScalar): Converted {
   const kind = s.token.tokenType.name;
-  const shown = `${s.negative ? '-' : ''}${s.token.image}`;
+  const shown = clipText(`${s.negative ? '-' : ''}${s.token.image}`);
   const resolved = field.resolvedType;
   if (resolved && 'values' in resolved) {
     const en = resolved as PB.Enum;
     if (kind === 'Identifier' && !s.negative) {
-      const v = en.values[s.token.image];
+      const v = ownEntry(en.values, s.token.image);
       if (v !== undefined) return v;
       const names = Object.keys(en.values);
       const guess = closest(s.token.image, names);
@@ -245,7 +251,10 @@ function convertScalar(field: PB.Field, s: AstScalar): Converted {
     case 'double':
     case 'float': {
       const v = parseFloating(s);
-      if (v === undefined) return { problem: `field '${field.name}' expects a number (${field.type}), found '${shown}'` };
+      if (v === undefined) {
+        const octalOrHex = kind === 'IntLiteral' && /^0./.test(s.token.image);
+        return { problem: `field '${field.name}' expects a ${octalOrHex ? 'decimal ' : ''}number (${field.type}), found '${shown}'` };
+      }
       return field.type === 'float' ? Math.fround(v) : v;
     }
     case 'bool': {
@@ -253,7 +262,10 @@ function convertScalar(field: PB.Field, s: AstScalar): Converted {
         if (TRUE_WORDS.has(s.token.image)) return true;
         if (FALSE_WORDS.has(s.token.image)) return false;
       }
-      if (!s.negative && kind === 'IntLiteral' && (s.token.image === '0' || s.token.image === '1')) return s.token.image === '1';
+      if (!s.negative && kind === 'IntLiteral') {
+        const i = parseInteger(s);
+        if (i === 0n || i === 1n) return i === 1n;
+      }
       return { problem: `field '${field.name}' expects true or false, found '${shown}'` };
     }
     case 'string':

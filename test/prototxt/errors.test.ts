@@ -50,7 +50,7 @@ describe('error messages', () => {
     ['list for a non-repeated field', conv('num_output: [1, 2]'),
       `net.prototxt:6:5: layer[0] "conv1".convolution_param.num_output: field 'num_output' is not repeated: a [list] is not allowed`],
     ['missing colon before a scalar', 'name "x"\n', `net.prototxt:1:1: name: expected ':' between field 'name' and its value`],
-    ['unclosed block', 'layer {\n  name: "a"\n', `net.prototxt:3:1: missing '}' to close '{' at 1:7; found end of file`],
+    ['unclosed block', 'layer {\n  name: "a"\n', `net.prototxt:3:1: missing '}' to close '{' opened at 1:7; found end of file`],
     ['unmatched closing brace', 'name: "a"\n}\n', `net.prototxt:2:1: unmatched '}'`],
     ['unterminated string', 'name: "abc\n', `net.prototxt:1:7: unterminated string (strings cannot span lines)`],
     ['invalid escape', 'name: "a\\qb"\n', `net.prototxt:1:9: invalid escape sequence '\\q'`],
