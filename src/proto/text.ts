@@ -1,13 +1,13 @@
 // Caffe text files → messages: the generic text-format front end plus Caffe's policy for fork files.
 import fs from 'node:fs';
 import type * as PB from 'protobufjs';
-import { parseTextFormat } from '../prototxt/parser.js';
+import { MAX_LISTED_PROBLEMS, parseTextFormat } from '../prototxt/parser.js';
 import { bindMessage, ownEntry, type BindPolicy, type Diagnostic } from '../prototxt/binder.js';
 import type { AstMessage } from '../prototxt/ast.js';
 import { bytesToText } from '../prototxt/strings.js';
 import { printMessage } from '../prototxt/printer.js';
 import { caffeType, type Message } from './schema.js';
-import { KdnetError } from '../errors.js';
+import { KdnetError, type SourcePosition } from '../errors.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 
 export type CaffeMessageKind = 'NetParameter' | 'SolverParameter';
@@ -59,43 +59,48 @@ export interface ParsedMessage<T = Message> {
   warnings: Diagnostic[];
 }
 
-/** At most this many problems are listed; the rest are counted in one last line. */
-export const MAX_REPORTED_PROBLEMS = 20;
+
+interface Problem {
+  message: string;
+  position?: SourcePosition;
+  path?: string;
+}
 
 /**
- * One KdnetError for all problems of a text, the first MAX_REPORTED_PROBLEMS of them and then a count (or,
- * when the parser stopped early, a note that more may follow), so a broken file prints a screenful, not 100,000
- * lines.
+ * One KdnetError for the problems of a text: the first MAX_LISTED_PROBLEMS, then one line counting the rest
+ * (`omitted` more beyond the list, or, when the parser stopped early, a note that more may follow), so a broken
+ * file prints a screenful, not 100,000 lines.
  */
-function problemsError(problems: KdnetError[], moreMayFollow = false): KdnetError {
-  const shown = problems.slice(0, MAX_REPORTED_PROBLEMS);
-  const rest = problems.length - shown.length;
-  if (rest > 0 || moreMayFollow) {
-    const next = problems[MAX_REPORTED_PROBLEMS] ?? problems.at(-1)!;
-    const message = moreMayFollow
-      ? `… and more: reading stopped after ${MAX_REPORTED_PROBLEMS} syntax errors`
-      : `… and ${rest} more problem${rest > 1 ? 's' : ''}`;
-    shown.push(new KdnetError(message, { position: next.where.position }));
+function problemsError(problems: Problem[], omitted: number | 'unknown' = 0): KdnetError {
+  const shown = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => new KdnetError(p.message, { position: p.position, path: p.path }));
+  const rest = omitted === 'unknown' ? 0 : problems.length - shown.length + omitted;
+  if (rest > 0 || omitted === 'unknown') {
+    const next = problems[MAX_LISTED_PROBLEMS] ?? problems.at(-1)!;
+    const message =
+      omitted === 'unknown' ? `… and more: reading stopped after ${MAX_LISTED_PROBLEMS} syntax errors` : `… and ${rest} more problem${rest > 1 ? 's' : ''}`;
+    shown.push(new KdnetError(message, { position: next.position }));
   }
   return KdnetError.combine(shown);
 }
 
 /** The syntax tree of a text, or every syntax problem in it thrown as one KdnetError. */
 function parseOrThrow(text: string, file?: string): AstMessage {
-  const { ast, problems, stoppedEarly } = parseTextFormat(text);
+  const { ast, problems, omitted, stoppedEarly } = parseTextFormat(text);
   if (problems.length) {
-    const errors = problems.map((p) => new KdnetError(p.message, { position: { file, line: p.line, column: p.column } }));
-    throw problemsError(errors, stoppedEarly);
+    const listed = problems.map((p) => ({ message: p.message, position: { file, line: p.line, column: p.column } }));
+    throw problemsError(listed, stoppedEarly ? 'unknown' : omitted);
   }
   return ast;
 }
 
 function bindCaffeAst<T>(ast: AstMessage, typeName: string, file?: string): ParsedMessage<T> {
-  const { message, diagnostics } = bindMessage(ast, caffeType(typeName), { file, policy: caffePolicy });
+  const { message, diagnostics, omittedErrors } = bindMessage(ast, caffeType(typeName), {
+    file,
+    policy: caffePolicy,
+    maxErrors: MAX_LISTED_PROBLEMS + 1,
+  });
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length) {
-    throw problemsError(errors.map((d) => new KdnetError(d.message, { position: d.position, path: d.path || undefined })));
-  }
+  if (errors.length) throw problemsError(errors.map((d) => ({ ...d, path: d.path || undefined })), omittedErrors);
   return { message: message as T, warnings: diagnostics.filter((d) => d.severity === 'warning') };
 }
 

@@ -30,6 +30,9 @@ interface Context {
   file?: string;
   policy: BindPolicy;
   diagnostics: Diagnostic[];
+  /** Errors past this many are counted, not described (a did-you-mean per error is costly at 100,000). */
+  maxErrors: number;
+  errors: number;
 }
 
 const INT_LIMITS: Record<string, [bigint, bigint]> = {
@@ -82,11 +85,12 @@ function elementLabel(index: number, v: AstValue): string {
 export function bindMessage(
   ast: AstMessage,
   type: PB.Type,
-  options: { file?: string; policy?: BindPolicy } = {},
-): { message: Record<string, any>; diagnostics: Diagnostic[] } {
-  const ctx: Context = { file: options.file, policy: options.policy ?? {}, diagnostics: [] };
+  options: { file?: string; policy?: BindPolicy; maxErrors?: number } = {},
+): { message: Record<string, any>; diagnostics: Diagnostic[]; omittedErrors: number } {
+  const maxErrors = options.maxErrors ?? Infinity;
+  const ctx: Context = { file: options.file, policy: options.policy ?? {}, diagnostics: [], maxErrors, errors: 0 };
   const message = bind(ctx, ast, type, () => '', false);
-  return { message, diagnostics: ctx.diagnostics };
+  return { message, diagnostics: ctx.diagnostics, omittedErrors: Math.max(0, ctx.errors - maxErrors) };
 }
 
 /**
@@ -103,9 +107,11 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
   lenient ||= ctx.policy.lenientMessage?.(type, ast) ?? false;
   let foreign: AstField[] | undefined;
   const fields = type.fields;
-  const diag = (message: string, at: IToken | undefined, f: AstField, element?: [number, AstValue]) => {
+  const diag = (message: string | (() => string), at: IToken | undefined, f: AstField, element?: [number, AstValue]) => {
+    if (++ctx.errors > ctx.maxErrors) return;
     const p = join(path(), f.name) + (element ? elementLabel(element[0], element[1]) : '');
-    ctx.diagnostics.push({ severity: 'error', message, position: pos(ctx, at), path: p });
+    const text = typeof message === 'string' ? message : message();
+    ctx.diagnostics.push({ severity: 'error', message: text, position: pos(ctx, at), path: p });
   };
 
   for (const f of ast.fields) {
@@ -118,8 +124,10 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
         ctx.diagnostics.push({ severity: 'warning', message: ignored, position: pos(ctx, f.nameToken), path: join(path(), f.name) });
         continue;
       }
-      const guess = closest(f.name, Object.keys(fields));
-      diag(`unknown field '${f.name}' in ${type.name}` + (guess ? `; did you mean '${guess}'?` : ''), f.nameToken, f);
+      diag(() => {
+        const guess = closest(f.name, Object.keys(fields));
+        return `unknown field '${f.name}' in ${type.name}` + (guess ? `; did you mean '${guess}'?` : '');
+      }, f.nameToken, f);
       continue;
     }
     field.resolve();

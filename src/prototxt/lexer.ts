@@ -66,6 +66,8 @@ export const allTokens: TokenType[] = [
 export const prototxtLexer = new Lexer(allTokens, {
   positionTracking: 'onlyStart',
   ensureOptimizations: true,
+  // The parser words lexical errors itself; chevrotain's own text would only be built and thrown away.
+  errorMessageProvider: { buildUnexpectedCharactersMessage: () => '', buildUnableToPopLexerModeMessage: () => '' },
 });
 
 export type { IToken };

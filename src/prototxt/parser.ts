@@ -15,10 +15,11 @@ export interface SyntaxProblem {
 }
 
 /**
- * The grammar stops after this many errors. chevrotain's recovery after a burst of errors is work nobody reads,
- * and its in-repetition recovery recurses once per error, so the cap also bounds the stack.
+ * Problems listed in full; the rest are counted. The grammar also stops after this many errors: chevrotain's
+ * recovery after a burst of errors is work nobody reads, and its in-repetition recovery recurses once per
+ * error, so the cap bounds the stack too.
  */
-export const MAX_SYNTAX_ERRORS = 20;
+export const MAX_LISTED_PROBLEMS = 20;
 
 class TooManyErrors extends Error {}
 
@@ -61,7 +62,7 @@ class TextFormatParser extends EmbeddedActionsParser {
   // Every recognition error passes through here (chevrotain's own hook for recording them).
   SAVE_ERROR(error: IRecognitionException): IRecognitionException {
     const saved = (EmbeddedActionsParser.prototype as unknown as SaveError).SAVE_ERROR.call(this, error);
-    if (++this.errorCount > MAX_SYNTAX_ERRORS) throw new TooManyErrors();
+    if (++this.errorCount > MAX_LISTED_PROBLEMS) throw new TooManyErrors();
     return saved;
   }
 
@@ -252,10 +253,32 @@ let shared: TextFormatParser | undefined;
 export interface ParseResult {
   /** The syntax tree; when there are problems, only what could be read (possibly nothing). */
   ast: AstMessage;
-  /** Every problem found, in text order. */
+  /** The first problems in text order: MAX_LISTED_PROBLEMS of them and the next one, if there are more. */
   problems: SyntaxProblem[];
-  /** The grammar stopped after MAX_SYNTAX_ERRORS errors, so more problems may follow the last one. */
+  /** How many problems were found beyond `problems`. */
+  omitted: number;
+  /** The grammar stopped after MAX_LISTED_PROBLEMS errors, so more problems may follow. */
   stoppedEarly: boolean;
+}
+
+/**
+ * Keeps the first problems of each kind (each kind arrives in text order) and counts the rest, so 100,000
+ * stray characters cost a count, not 100,000 messages.
+ */
+class ProblemList {
+  private kept: SyntaxProblem[] = [];
+  private total = 0;
+
+  add<T>(items: readonly T[], describe: (item: T) => SyntaxProblem): void {
+    const n = Math.min(items.length, MAX_LISTED_PROBLEMS + 1);
+    for (let i = 0; i < n; i++) this.kept.push(describe(items[i]!));
+    this.total += items.length;
+  }
+
+  result(ast: AstMessage, stoppedEarly: boolean): ParseResult {
+    const problems = this.kept.sort((a, b) => a.line - b.line || a.column - b.column).slice(0, MAX_LISTED_PROBLEMS + 1);
+    return { ast, problems, omitted: this.total - problems.length, stoppedEarly };
+  }
 }
 
 function describeToken(t: IToken): string {
@@ -302,18 +325,15 @@ export function parseTextFormat(text: string): ParseResult {
   };
   const fromToken = (p: TokenProblem): SyntaxProblem => ({ message: p.message, ...positionOf(p.token) });
 
-  const problems: SyntaxProblem[] = lexed.errors.map((e) => ({
-    message: lexMessage(text, e.offset, e.length),
-    line: e.line ?? 0,
-    column: e.column ?? 0,
-  }));
-  for (const p of badNumbers(lexed.tokens)) problems.push(fromToken(p));
+  const problems = new ProblemList();
+  problems.add(lexed.errors, (e) => ({ message: lexMessage(text, e.offset, e.length), line: e.line ?? 0, column: e.column ?? 0 }));
+  problems.add(badNumbers(lexed.tokens), fromToken);
 
   // Deeper text never reaches chevrotain's recursive descent.
   const deep = tooDeep(lexed.tokens);
   if (deep) {
-    problems.push(fromToken(deep));
-    return { ast: emptyMessage(), problems: ordered(problems), stoppedEarly: false };
+    problems.add([deep], fromToken);
+    return problems.result(emptyMessage(), false);
   }
 
   parser.start(lexed.tokens);
@@ -323,19 +343,18 @@ export function parseTextFormat(text: string): ParseResult {
     ast = parser.document();
   } catch (e) {
     if (e instanceof TooManyErrors) stoppedEarly = true;
-    else if (e instanceof NestingTooDeep) problems.push({ message: e.message, ...positionOf(e.token) });
+    else if (e instanceof NestingTooDeep) problems.add([e.token], (t) => ({ message: nestingMessage(), ...positionOf(t) }));
     else throw e;
   }
-  const errors = parser.errors.slice(0, MAX_SYNTAX_ERRORS);
+  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS);
   const openers = openersBefore(lexed.tokens, errors.map((e) => e.token));
-  for (const e of errors) problems.push({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) });
-  for (const p of parser.escapeProblems) problems.push(p);
-  return { ast, problems: ordered(problems), stoppedEarly };
+  problems.add(distinct(errors.map((e) => ({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) }))), (p) => p);
+  problems.add(parser.escapeProblems, (p) => p);
+  return problems.result(ast, stoppedEarly);
 }
 
-/** In text order, each problem once. */
-function ordered(ps: SyntaxProblem[]): SyntaxProblem[] {
-  ps.sort((a, b) => a.line - b.line || a.column - b.column);
+/** Each grammar error once (recovery can report one twice). */
+function distinct(ps: SyntaxProblem[]): SyntaxProblem[] {
   const seen = new Set<string>();
   return ps.filter((p) => {
     const k = `${p.line}:${p.column}:${p.message}`;
