@@ -110,6 +110,48 @@ describe('CLI error output', () => {
     expect(io.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 
+  // Issue 10, as users met it: each broken file is exit 1 and one positioned line, never an internal error.
+  async function checkText(name: string, text: string) {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    const io = bufferIO();
+    const code = await runCli(['check', f], io);
+    expect(io.stderr).not.toMatch(/internal error|    at /);
+    return { f, code, ...io };
+  }
+
+  it('names the unclosed brace of a file cut off at the end', async () => {
+    const r = await checkText('cut.prototxt', 'layer { name: "a" type: "Input" top: "a" input_param { shape { dim: 1 } }');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${r.f}:1:74: missing '}' to close '{' opened at 1:7; found end of file\n`);
+  });
+
+  it("reads '< >' on a repeated field beside '{ }'", async () => {
+    const r = await checkText(
+      'angles.prototxt',
+      'layer { name: "a" type: "Input" top: "a" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n' +
+        'layer { name: "c" type: "Convolution" bottom: "a" top: "c" param < lr_mult: 1 > param { lr_mult: 2 } ' +
+        'convolution_param { num_output: 2 kernel_size: 3 } }\n',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^1\s+c\s+Convolution\s+a\s+c\s+both\s+1x2x6x6\s+56\s/m);
+  });
+
+  it('refuses nesting beyond 100 levels in one line', async () => {
+    const r = await checkText('deep.prototxt', `layer { name: "a" type: "Foo" foo_param {${' x {'.repeat(5000)}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${r.f}:1:${41 + 4 * 99}: nesting deeper than 100 levels (protobuf's limit)\n`);
+  });
+
+  it('prints 20 errors and a count for a file full of them', async () => {
+    const r = await checkText('many.prototxt', `a: ${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(21);
+    expect(lines[20]).toMatch(/: … and more: reading stopped after 20 syntax errors$/);
+  });
+
   it('names a missing file', async () => {
     const io = bufferIO();
     expect(await runCli(['check', path.join(dir, 'nope.prototxt')], io)).toBe(1);
