@@ -66,6 +66,23 @@ describe("protobuf's nesting limit of 100", () => {
     });
   }
 
+  it('leaves nothing else to recurse on: Caffe\'s schema has no message inside itself, at most 5 deep', () => {
+    const depthOf = (t: ReturnType<typeof caffeType>, path: string[]): number => {
+      expect(path, `${[...path, t.fullName].join(' > ')} is recursive`).not.toContain(t.fullName);
+      let deepest = 0;
+      for (const f of t.fieldsArray) {
+        f.resolve();
+        const sub = f.resolvedType;
+        if (sub && !('values' in sub)) deepest = Math.max(deepest, 1 + depthOf(sub as typeof t, [...path, t.fullName]));
+      }
+      return deepest;
+    };
+    // The binder, printer and message comparison walk messages by schema; fork fields, the only part shaped by
+    // the text, are held to the nesting limit above.
+    expect(depthOf(caffeType('NetParameter'), [])).toBeLessThanOrEqual(5);
+    expect(depthOf(caffeType('SolverParameter'), [])).toBeLessThanOrEqual(5);
+  });
+
   it('names the innermost unclosed brace of a truncated file at the end of the file', () => {
     const text = `layer { name: "a"\n${'  p {\n'.repeat(98)}`;
     expect(report(text)).toEqual([`net.prototxt:100:1: missing '}' to close '{' opened at 99:5; found end of file`]);
