@@ -139,7 +139,7 @@ export class Net {
       this.latest.set(name, v);
       return v;
     });
-    if (lp.type === 'Input') this.inputNames.push(...(lp.top as string[]));
+    if (lp.type === 'Input') for (const top of lp.top as string[]) this.inputNames.push(top);
 
     // Loss weights: explicit per top, else 1 on a loss layer's first top.
     const lossWeights = tops.map((_, i) => {

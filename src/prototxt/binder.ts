@@ -5,7 +5,7 @@ import type { IToken } from 'chevrotain';
 import type { AstField, AstMessage, AstScalar, AstValue } from './ast.js';
 import { setForeignFields, setOrigin } from './side-tables.js';
 import { closest } from './suggest.js';
-import { bytesToText } from './strings.js';
+import { bytesToText, clipText } from './strings.js';
 import type { SourcePosition } from '../errors.js';
 
 export interface Diagnostic {
@@ -30,6 +30,9 @@ interface Context {
   file?: string;
   policy: BindPolicy;
   diagnostics: Diagnostic[];
+  /** Errors past this many are counted, not described (a did-you-mean per error is costly at 100,000). */
+  maxErrors: number;
+  errors: number;
 }
 
 const INT_LIMITS: Record<string, [bigint, bigint]> = {
@@ -48,13 +51,18 @@ const INT_LIMITS: Record<string, [bigint, bigint]> = {
 const TRUE_WORDS = new Set(['true', 't', 'True']);
 const FALSE_WORDS = new Set(['false', 'f', 'False']);
 
+/** `obj[key]` only when it is obj's own entry: names from the text must never reach Object.prototype. */
+export function ownEntry<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
 function pos(ctx: Context, t: IToken | undefined): SourcePosition {
   return { file: ctx.file, line: t?.startLine ?? 1, column: t?.startColumn ?? 1 };
 }
 
 function describeValue(v: AstValue): string {
   if (v.kind === 'message') return 'a message block';
-  return `'${v.negative ? '-' : ''}${v.token.image}'`;
+  return `'${clipText(`${v.negative ? '-' : ''}${v.token.image}`)}'`;
 }
 
 function scalarTypeName(field: PB.Field): string {
@@ -77,11 +85,12 @@ function elementLabel(index: number, v: AstValue): string {
 export function bindMessage(
   ast: AstMessage,
   type: PB.Type,
-  options: { file?: string; policy?: BindPolicy } = {},
-): { message: Record<string, any>; diagnostics: Diagnostic[] } {
-  const ctx: Context = { file: options.file, policy: options.policy ?? {}, diagnostics: [] };
+  options: { file?: string; policy?: BindPolicy; maxErrors?: number } = {},
+): { message: Record<string, any>; diagnostics: Diagnostic[]; omittedErrors: number } {
+  const maxErrors = options.maxErrors ?? Infinity;
+  const ctx: Context = { file: options.file, policy: options.policy ?? {}, diagnostics: [], maxErrors, errors: 0 };
   const message = bind(ctx, ast, type, () => '', false);
-  return { message, diagnostics: ctx.diagnostics };
+  return { message, diagnostics: ctx.diagnostics, omittedErrors: Math.max(0, ctx.errors - maxErrors) };
 }
 
 /**
@@ -98,13 +107,15 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
   lenient ||= ctx.policy.lenientMessage?.(type, ast) ?? false;
   let foreign: AstField[] | undefined;
   const fields = type.fields;
-  const diag = (message: string, at: IToken | undefined, f: AstField, element?: [number, AstValue]) => {
+  const diag = (message: string | (() => string), at: IToken | undefined, f: AstField, element?: [number, AstValue]) => {
+    if (++ctx.errors > ctx.maxErrors) return;
     const p = join(path(), f.name) + (element ? elementLabel(element[0], element[1]) : '');
-    ctx.diagnostics.push({ severity: 'error', message, position: pos(ctx, at), path: p });
+    const text = typeof message === 'string' ? message : message();
+    ctx.diagnostics.push({ severity: 'error', message: text, position: pos(ctx, at), path: p });
   };
 
   for (const f of ast.fields) {
-    const field = f.extension ? lookupExtension(type, f.name) : fields[f.name];
+    const field = f.extension ? lookupExtension(type, f.name) : ownEntry(fields, f.name);
     if (!field) {
       (foreign ??= []).push(f);
       if (lenient) continue;
@@ -113,8 +124,10 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
         ctx.diagnostics.push({ severity: 'warning', message: ignored, position: pos(ctx, f.nameToken), path: join(path(), f.name) });
         continue;
       }
-      const guess = closest(f.name, Object.keys(fields));
-      diag(`unknown field '${f.name}' in ${type.name}` + (guess ? `; did you mean '${guess}'?` : ''), f.nameToken, f);
+      diag(() => {
+        const guess = closest(f.name, Object.keys(fields));
+        return `unknown field '${f.name}' in ${type.name}` + (guess ? `; did you mean '${guess}'?` : '');
+      }, f.nameToken, f);
       continue;
     }
     field.resolve();
@@ -131,7 +144,8 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
       diag(`non-repeated field '${f.name}' is given more than once${first}`, f.nameToken, f);
       continue;
     }
-    if (!subType && !f.colon && f.values[0]?.kind === 'scalar') {
+    // protobuf requires ':' before scalar values, an empty list `name []` included.
+    if (!subType && !f.colon && f.values[0]?.kind !== 'message') {
       diag(`expected ':' between field '${f.name}' and its value`, f.nameToken, f);
       continue;
     }
@@ -202,9 +216,9 @@ function parseFloating(s: AstScalar): number | undefined {
   const img = s.token.image;
   let v: number;
   if (kind === 'IntLiteral') {
-    const i = parseInteger({ ...s, negative: false });
-    if (i === undefined) return undefined;
-    v = Number(i);
+    // protobuf reads floats from decimal integers only: `0x10` and `010` are errors for a float field.
+    if (/^0./.test(img)) return undefined;
+    v = Number(img);
   } else if (kind === 'FloatLiteral') {
     v = Number(img.replace(/[fF]$/, ''));
   } else if (kind === 'Identifier') {
@@ -218,12 +232,12 @@ function parseFloating(s: AstScalar): number | undefined {
 
 function convertScalar(field: PB.Field, s: AstScalar): Converted {
   const kind = s.token.tokenType.name;
-  const shown = `${s.negative ? '-' : ''}${s.token.image}`;
+  const shown = clipText(`${s.negative ? '-' : ''}${s.token.image}`);
   const resolved = field.resolvedType;
   if (resolved && 'values' in resolved) {
     const en = resolved as PB.Enum;
     if (kind === 'Identifier' && !s.negative) {
-      const v = en.values[s.token.image];
+      const v = ownEntry(en.values, s.token.image);
       if (v !== undefined) return v;
       const names = Object.keys(en.values);
       const guess = closest(s.token.image, names);
@@ -245,7 +259,10 @@ function convertScalar(field: PB.Field, s: AstScalar): Converted {
     case 'double':
     case 'float': {
       const v = parseFloating(s);
-      if (v === undefined) return { problem: `field '${field.name}' expects a number (${field.type}), found '${shown}'` };
+      if (v === undefined) {
+        const octalOrHex = kind === 'IntLiteral' && /^0./.test(s.token.image);
+        return { problem: `field '${field.name}' expects a ${octalOrHex ? 'decimal ' : ''}number (${field.type}), found '${shown}'` };
+      }
       return field.type === 'float' ? Math.fround(v) : v;
     }
     case 'bool': {
@@ -253,7 +270,10 @@ function convertScalar(field: PB.Field, s: AstScalar): Converted {
         if (TRUE_WORDS.has(s.token.image)) return true;
         if (FALSE_WORDS.has(s.token.image)) return false;
       }
-      if (!s.negative && kind === 'IntLiteral' && (s.token.image === '0' || s.token.image === '1')) return s.token.image === '1';
+      if (!s.negative && kind === 'IntLiteral') {
+        const i = parseInteger(s);
+        if (i === 0n || i === 1n) return i === 1n;
+      }
       return { problem: `field '${field.name}' expects true or false, found '${shown}'` };
     }
     case 'string':

@@ -5,12 +5,24 @@ export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\n\r]*/, group: Lexer.SKIPPED });
 
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
-// Floats need a '.', an exponent or an 'f' suffix; everything else numeric is an integer.
-export const FloatLiteral = createToken({
-  name: 'FloatLiteral',
-  pattern: /(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fF]?|\d+[eE][+-]?\d+[fF]?|\d+[fF]/,
-});
-export const IntLiteral = createToken({ name: 'IntLiteral', pattern: /0[xX][0-9a-fA-F]+|\d+/ });
+// Numbers as protobuf's tokenizer reads them: a float has a '.', an exponent or an 'f' suffix; a decimal part
+// never starts with a needless 0 (`01.5` is octal 01 and a stray '.5', an error there and here). A number must
+// not run on into letters, digits or a dot (protobuf wants a space there): such runs are BadNumber.
+const DECIMAL = '(?:0|[1-9]\\d*)';
+const EXPONENT = '(?:[eE][+-]?\\d+)';
+const FLOAT = `${DECIMAL}(?:\\.\\d*${EXPONENT}?|${EXPONENT})[fF]?|\\.\\d+${EXPONENT}?[fF]?|${DECIMAL}[fF]`;
+// Hex, octal (leading 0) and decimal; digits 8 and 9 after a leading 0 are read and rejected by the binder.
+const INT = '0[xX][0-9a-fA-F]+|\\d+';
+const ENDS_HERE = '(?![A-Za-z0-9_.])';
+export const FloatLiteral = createToken({ name: 'FloatLiteral', pattern: new RegExp(`(?:${FLOAT})${ENDS_HERE}`) });
+export const IntLiteral = createToken({ name: 'IntLiteral', pattern: new RegExp(`(?:${INT})${ENDS_HERE}`) });
+/**
+ * What is left of a number that runs on (`3pad`, `1e`, `0x`, `1.5.3`, `017f`): one token, so the grammar reads
+ * it as one (bad) value and the problem is reported once, by the token scan.
+ */
+export const BadNumber = createToken({ name: 'BadNumber', pattern: /(?:\d|\.\d)(?:[eE][+-]|[A-Za-z0-9_.])*/ });
+/** The longest number at the start of a bad number, to say where the space is missing. */
+export const NUMBER_PREFIX = new RegExp(`^(?:${FLOAT}|${INT})`);
 export const StringLiteral = createToken({
   name: 'StringLiteral',
   pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"|'(?:[^'\\\n\r]|\\[^\n\r])*'/,
@@ -35,6 +47,7 @@ export const allTokens: TokenType[] = [
   StringLiteral,
   FloatLiteral,
   IntLiteral,
+  BadNumber,
   Identifier,
   LCurly,
   RCurly,
@@ -53,6 +66,8 @@ export const allTokens: TokenType[] = [
 export const prototxtLexer = new Lexer(allTokens, {
   positionTracking: 'onlyStart',
   ensureOptimizations: true,
+  // The parser words lexical errors itself; chevrotain's own text would only be built and thrown away.
+  errorMessageProvider: { buildUnexpectedCharactersMessage: () => '', buildUnableToPopLexerModeMessage: () => '' },
 });
 
 export type { IToken };

@@ -2,10 +2,11 @@
 import { EmbeddedActionsParser, type IToken, type IRecognitionException } from 'chevrotain';
 import {
   allTokens, prototxtLexer, Identifier, FloatLiteral, IntLiteral, StringLiteral, LCurly, RCurly, LAngle, RAngle,
-  LSquare, RSquare, Colon, Comma, Semicolon, Minus, Dot, Slash,
+  LSquare, RSquare, Colon, Comma, Semicolon, Minus, Dot, Slash, BadNumber,
 } from './lexer.js';
 import type { AstField, AstMessage, AstScalar, AstValue } from './ast.js';
-import { decodeStringLiteral, EscapeError } from './strings.js';
+import { clipText, decodeStringLiteral, EscapeError } from './strings.js';
+import { badNumbers, nestingMessage, NESTING_LIMIT, openersBefore, tooDeep, type TokenProblem } from './token-scan.js';
 
 export interface SyntaxProblem {
   message: string;
@@ -13,7 +14,25 @@ export interface SyntaxProblem {
   column: number;
 }
 
+/**
+ * Problems listed in full; the rest are counted. The grammar also stops after this many errors: chevrotain's
+ * recovery after a burst of errors is work nobody reads, and its in-repetition recovery recurses once per
+ * error, so the cap bounds the stack too.
+ */
+export const MAX_LISTED_PROBLEMS = 20;
+
+class TooManyErrors extends Error {}
+
+class NestingTooDeep extends Error {
+  constructor(readonly token: IToken) {
+    super(nestingMessage());
+  }
+}
+
 type FieldValue = { values: AstValue[]; list: boolean };
+type SaveError = { SAVE_ERROR(this: unknown, e: IRecognitionException): IRecognitionException };
+
+const emptyMessage = (): AstMessage => ({ kind: 'message', fields: [] });
 
 /**
  * One rule invocation per field (scalars and blocks are parsed inline) and cached alternative arrays keep
@@ -23,19 +42,42 @@ class TextFormatParser extends EmbeddedActionsParser {
   constructor() {
     super(allTokens, { recoveryEnabled: true, maxLookahead: 1 });
     this.performSelfAnalysis();
+    if (typeof (EmbeddedActionsParser.prototype as unknown as Partial<SaveError>).SAVE_ERROR !== 'function') {
+      throw new Error('chevrotain no longer has SAVE_ERROR: the syntax error cap needs another hook');
+    }
   }
 
   /** Problems found while decoding string escapes (the grammar itself reports through `errors`). */
   escapeProblems: SyntaxProblem[] = [];
+  private depth = 0;
+  private errorCount = 0;
 
-  public document = this.RULE('document', (): AstMessage => {
-    const fields: AstField[] = [];
-    this.MANY(() => {
-      const f = this.SUBRULE(this.field);
-      this.ACTION(() => f && fields.push(f));
-    });
-    return { kind: 'message', fields };
-  });
+  start(tokens: IToken[]): void {
+    this.input = tokens;
+    this.escapeProblems = [];
+    this.depth = 0;
+    this.errorCount = 0;
+  }
+
+  // Every recognition error passes through here (chevrotain's own hook for recording them).
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    const saved = (EmbeddedActionsParser.prototype as unknown as SaveError).SAVE_ERROR.call(this, error);
+    if (++this.errorCount > MAX_LISTED_PROBLEMS) throw new TooManyErrors();
+    return saved;
+  }
+
+  public document = this.RULE(
+    'document',
+    (): AstMessage => {
+      const fields: AstField[] = [];
+      this.MANY(() => {
+        const f = this.SUBRULE(this.field);
+        this.ACTION(() => f && fields.push(f));
+      });
+      return { kind: 'message', fields };
+    },
+    { recoveryValueFunc: emptyMessage },
+  );
 
   private nameAlts = [
     { ALT: () => this.CONSUME(Identifier) },
@@ -110,22 +152,56 @@ class TextFormatParser extends EmbeddedActionsParser {
 
   private listElement = this.RULE('listElement', (): AstValue => this.OR(this.listElementAlts));
 
-  private block = this.RULE('messageValue', (): AstMessage => {
-    const fields: AstField[] = [];
-    const open = this.OR([{ ALT: () => this.CONSUME(LCurly) }, { ALT: () => this.CONSUME(LAngle) }]);
-    this.MANY(() => {
-      const f = this.SUBRULE(this.field);
-      this.ACTION(() => f && fields.push(f));
-    });
-    // The closing delimiter must match the opening one.
-    const close = this.ACTION(() => open?.image === '<') ? this.CONSUME(RAngle) : this.CONSUME(RCurly);
-    return { kind: 'message', open, close, fields };
-  });
+  // '{' … '}' and '<' … '>' are separate alternatives so that the grammar chevrotain records (and recovers
+  // with) knows which closer each opener needs.
+  private blockAlts = [
+    {
+      ALT: (): AstMessage => {
+        const open = this.CONSUME(LCurly);
+        const fields: AstField[] = [];
+        this.MANY(() => {
+          const f = this.SUBRULE(this.field);
+          this.ACTION(() => f && fields.push(f));
+        });
+        const close = this.CONSUME(RCurly);
+        return { kind: 'message', open, close, fields };
+      },
+    },
+    {
+      ALT: (): AstMessage => {
+        const open = this.CONSUME(LAngle);
+        const fields: AstField[] = [];
+        this.MANY2(() => {
+          const f = this.SUBRULE2(this.field);
+          this.ACTION(() => f && fields.push(f));
+        });
+        const close = this.CONSUME(RAngle);
+        return { kind: 'message', open, close, fields };
+      },
+    },
+  ];
+
+  private block = this.RULE(
+    'messageValue',
+    (): AstMessage => {
+      // The token scan refuses deeper text before parsing starts; this guard only keeps any recovery path
+      // from recursing further than that.
+      if (++this.depth > NESTING_LIMIT) throw new NestingTooDeep(this.LA(1));
+      try {
+        return this.OR(this.blockAlts);
+      } finally {
+        this.depth--;
+      }
+    },
+    { recoveryValueFunc: emptyMessage },
+  );
 
   private numberAlts = [
     { ALT: () => this.CONSUME(IntLiteral) },
     { ALT: () => this.CONSUME(FloatLiteral) },
     { ALT: () => this.CONSUME(Identifier) },
+    // Reported by the token scan; read here as a value so one bad number makes one error.
+    { ALT: () => this.CONSUME(BadNumber) },
   ];
 
   private scalarAlts = [
@@ -175,16 +251,42 @@ class TextFormatParser extends EmbeddedActionsParser {
 let shared: TextFormatParser | undefined;
 
 export interface ParseResult {
+  /** The syntax tree; when there are problems, only what could be read (possibly nothing). */
   ast: AstMessage;
+  /** The first problems in text order: MAX_LISTED_PROBLEMS of them and the next one, if there are more. */
   problems: SyntaxProblem[];
+  /** How many problems were found beyond `problems`. */
+  omitted: number;
+  /** The grammar stopped after MAX_LISTED_PROBLEMS errors, so more problems may follow. */
+  stoppedEarly: boolean;
+}
+
+/**
+ * Keeps the first problems of each kind (each kind arrives in text order) and counts the rest, so 100,000
+ * stray characters cost a count, not 100,000 messages.
+ */
+class ProblemList {
+  private kept: SyntaxProblem[] = [];
+  private total = 0;
+
+  add<T>(items: readonly T[], describe: (item: T) => SyntaxProblem): void {
+    const n = Math.min(items.length, MAX_LISTED_PROBLEMS + 1);
+    for (let i = 0; i < n; i++) this.kept.push(describe(items[i]!));
+    this.total += items.length;
+  }
+
+  result(ast: AstMessage, stoppedEarly: boolean): ParseResult {
+    const problems = this.kept.sort((a, b) => a.line - b.line || a.column - b.column).slice(0, MAX_LISTED_PROBLEMS + 1);
+    return { ast, problems, omitted: this.total - problems.length, stoppedEarly };
+  }
 }
 
 function describeToken(t: IToken): string {
   if (t.tokenType.name === 'EOF') return 'end of file';
-  return `'${t.image}'`;
+  return `'${clipText(t.image)}'`;
 }
 
-function explain(e: IRecognitionException, tokens: IToken[]): string {
+function explain(e: IRecognitionException, opener: IToken | undefined): string {
   const t = e.token;
   const found = describeToken(t);
   switch (e.name) {
@@ -192,10 +294,10 @@ function explain(e: IRecognitionException, tokens: IToken[]): string {
       const m = /Expecting (?:token of type )?--> (.*?) <--/.exec(e.message);
       const expected = m?.[1] ?? 'something else';
       if (expected === "'}'" || expected === "'>'") {
-        const opener = unclosedBefore(tokens, t);
-        const where = opener ? ` to close '${opener.image}' at ${opener.startLine}:${opener.startColumn}` : '';
+        const where = opener ? ` to close '${opener.image}' opened at ${opener.startLine}:${opener.startColumn}` : '';
         return `missing ${expected}${where}; found ${found}`;
       }
+      if (expected === 'EOF') return `expected a field name but found ${found}`;
       return `expected ${expected} but found ${found}`;
     }
     case 'NoViableAltException':
@@ -216,29 +318,43 @@ function explain(e: IRecognitionException, tokens: IToken[]): string {
 export function parseTextFormat(text: string): ParseResult {
   const parser = (shared ??= new TextFormatParser());
   const lexed = prototxtLexer.tokenize(text);
-  const problems: SyntaxProblem[] = lexed.errors.map((e) => ({
-    message: lexMessage(text, e.offset, e.length),
-    line: e.line ?? 0,
-    column: e.column ?? 0,
-  }));
-  parser.escapeProblems = [];
-  parser.input = lexed.tokens;
-  const ast = parser.document();
-  for (const e of parser.errors) {
-    const t = e.token;
-    let line = t.startLine;
-    let column = t.startColumn;
-    if (t.tokenType.name === 'EOF' || line === undefined || Number.isNaN(line)) {
-      ({ line, column } = endOfText(text));
-    }
-    problems.push({ message: explain(e, lexed.tokens), line: line ?? 0, column: column ?? 0 });
+  let end: { line: number; column: number } | undefined;
+  const positionOf = (t: IToken) => {
+    if (t.tokenType.name === 'EOF' || t.startLine === undefined || Number.isNaN(t.startLine)) return (end ??= endOfText(text));
+    return { line: t.startLine, column: t.startColumn ?? 0 };
+  };
+  const fromToken = (p: TokenProblem): SyntaxProblem => ({ message: p.message, ...positionOf(p.token) });
+
+  const problems = new ProblemList();
+  problems.add(lexed.errors, (e) => ({ message: lexMessage(text, e.offset, e.length), line: e.line ?? 0, column: e.column ?? 0 }));
+  problems.add(badNumbers(lexed.tokens), fromToken);
+
+  // Deeper text never reaches chevrotain's recursive descent.
+  const deep = tooDeep(lexed.tokens);
+  if (deep) {
+    problems.add([deep], fromToken);
+    return problems.result(emptyMessage(), false);
   }
-  problems.push(...parser.escapeProblems);
-  problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { ast, problems: dedupe(problems) };
+
+  parser.start(lexed.tokens);
+  let ast = emptyMessage();
+  let stoppedEarly = false;
+  try {
+    ast = parser.document();
+  } catch (e) {
+    if (e instanceof TooManyErrors) stoppedEarly = true;
+    else if (e instanceof NestingTooDeep) problems.add([e.token], (t) => ({ message: nestingMessage(), ...positionOf(t) }));
+    else throw e;
+  }
+  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS);
+  const openers = openersBefore(lexed.tokens, errors.map((e) => e.token));
+  problems.add(distinct(errors.map((e) => ({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) }))), (p) => p);
+  problems.add(parser.escapeProblems, (p) => p);
+  return problems.result(ast, stoppedEarly);
 }
 
-function dedupe(ps: SyntaxProblem[]): SyntaxProblem[] {
+/** Each grammar error once (recovery can report one twice). */
+function distinct(ps: SyntaxProblem[]): SyntaxProblem[] {
   const seen = new Set<string>();
   return ps.filter((p) => {
     const k = `${p.line}:${p.column}:${p.message}`;
@@ -248,26 +364,26 @@ function dedupe(ps: SyntaxProblem[]): SyntaxProblem[] {
   });
 }
 
-/** The innermost '{' or '<' still open when `at` is reached. */
-function unclosedBefore(tokens: IToken[], at: IToken): IToken | undefined {
-  const stack: IToken[] = [];
-  for (const tok of tokens) {
-    if (tok === at || (!Number.isNaN(at.startOffset) && tok.startOffset >= at.startOffset)) break;
-    const c = tok.image;
-    if (c === '{' || c === '<') stack.push(tok);
-    else if (c === '}' || c === '>') stack.pop();
-  }
-  return stack.at(-1);
-}
-
 function lexMessage(text: string, offset: number, length: number): string {
   const c = text[offset] ?? '';
   if (c === '"' || c === "'") return 'unterminated string (strings cannot span lines)';
-  const snippet = text.slice(offset, offset + Math.min(length, 20)).split(/[\r\n]/)[0];
+  const snippet = text
+    .slice(offset, offset + Math.min(length, 20))
+    .split(/[\r\n]/)[0]!
+    .replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return `unexpected character${length > 1 ? 's' : ''} '${snippet}'`;
 }
 
 function endOfText(text: string): { line: number; column: number } {
-  const lines = text.split(/\r\n|\r|\n/);
-  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: text.length - lineStart + 1 };
 }

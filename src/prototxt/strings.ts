@@ -11,19 +11,42 @@ export class EscapeError extends Error {
   }
 }
 
-/** Decodes the inside of one quoted literal (quotes included in `literal`). UTF-8 text stays as its bytes. */
+const HEX = /^[0-9a-fA-F]$/;
+
+function hexDigits(body: string, from: number, count: number): number | undefined {
+  if (from + count > body.length) return undefined;
+  for (let k = from; k < from + count; k++) if (!HEX.test(body[k]!)) return undefined;
+  return parseInt(body.slice(from, from + count), 16);
+}
+
+/** One code point as UTF-8 bytes, written out by hand so a lone surrogate keeps its bytes as protobuf's do. */
+function codePointBytes(cp: number): string {
+  const b = String.fromCharCode;
+  if (cp < 0x80) return b(cp);
+  if (cp < 0x800) return b(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+  if (cp < 0x10000) return b(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  return b(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+}
+
+const isHeadSurrogate = (cp: number) => cp >= 0xd800 && cp < 0xdc00;
+const isTrailSurrogate = (cp: number) => cp >= 0xdc00 && cp < 0xe000;
+
+/**
+ * Decodes the inside of one quoted literal (quotes included in `literal`) with protobuf's escapes: \a \b \f
+ * \n \r \t \v \\ \? \' \", octal \N to \NNN, hex \xN or \xNN, \uXXXX (a UTF-16 surrogate pair of two \u
+ * joins into one code point) and \UXXXXXXXX up to 10FFFF, both written as UTF-8. UTF-8 text stays as its bytes.
+ */
 export function decodeStringLiteral(literal: string): string {
   const body = literal.slice(1, -1);
   if (!body.includes('\\')) return utf8Bytes(body);
   let out = '';
+  let plainFrom = 0;
   for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '\\') {
-      out += utf8Bytes(c);
-      continue;
-    }
+    if (body[i] !== '\\') continue;
+    out += utf8Bytes(body.slice(plainFrom, i));
+    const at = i;
     const e = body[++i];
-    if (e === undefined) throw new EscapeError('unterminated escape sequence', i - 1);
+    if (e === undefined) throw new EscapeError('unterminated escape sequence', at);
     if (e in simpleEscapes) {
       out += String.fromCharCode(simpleEscapes[e]!);
     } else if (e >= '0' && e <= '7') {
@@ -33,15 +56,30 @@ export function decodeStringLiteral(literal: string): string {
       i = j - 1;
     } else if (e === 'x' || e === 'X') {
       let j = i + 1;
-      while (j < body.length && j < i + 3 && /[0-9a-fA-F]/.test(body[j]!)) j++;
-      if (j === i + 1) throw new EscapeError('\\x needs hex digits', i - 1);
+      while (j < body.length && j < i + 3 && HEX.test(body[j]!)) j++;
+      if (j === i + 1) throw new EscapeError('\\x needs hex digits', at);
       out += String.fromCharCode(parseInt(body.slice(i + 1, j), 16));
       i = j - 1;
+    } else if (e === 'u' || e === 'U') {
+      const width = e === 'u' ? 4 : 8;
+      let cp = hexDigits(body, i + 1, width);
+      if (cp === undefined) throw new EscapeError(`\\${e} needs ${width} hex digits`, at);
+      if (cp > 0x10ffff) throw new EscapeError(`\\${e}${body.slice(i + 1, i + 1 + width)} is beyond Unicode's last code point 10FFFF`, at);
+      i += width;
+      if (isHeadSurrogate(cp) && body[i + 1] === '\\' && body[i + 2] === 'u') {
+        const trail = hexDigits(body, i + 3, 4);
+        if (trail !== undefined && isTrailSurrogate(trail)) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (trail - 0xdc00);
+          i += 6;
+        }
+      }
+      out += codePointBytes(cp);
     } else {
-      throw new EscapeError(`invalid escape sequence '\\${e}'`, i - 1);
+      throw new EscapeError(`invalid escape sequence '\\${e}'`, at);
     }
+    plainFrom = i + 1;
   }
-  return out;
+  return out + utf8Bytes(body.slice(plainFrom));
 }
 
 function utf8Bytes(s: string): string {
@@ -81,4 +119,9 @@ export function quoteBytes(bytes: string): string {
     }
   }
   return out + '"';
+}
+
+/** A token's text for an error message: long literals (a 100,000-digit number) are cut, not echoed whole. */
+export function clipText(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }

@@ -24,9 +24,9 @@ export function mergeState(phase: number, fileState: Message | undefined, solver
     if (!m) continue;
     if (has(m, 'phase')) s.phase = m.phase;
     if (has(m, 'level')) s.level = Number(m.level);
-    s.stage.push(...(m.stage as string[]));
+    s.stage = s.stage.concat(m.stage as string[]);
   }
-  s.stage.push(...extraStages);
+  s.stage = s.stage.concat(extraStages);
   if (level !== undefined) s.level = level;
   return s;
 }

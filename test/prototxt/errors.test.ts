@@ -50,7 +50,7 @@ describe('error messages', () => {
     ['list for a non-repeated field', conv('num_output: [1, 2]'),
       `net.prototxt:6:5: layer[0] "conv1".convolution_param.num_output: field 'num_output' is not repeated: a [list] is not allowed`],
     ['missing colon before a scalar', 'name "x"\n', `net.prototxt:1:1: name: expected ':' between field 'name' and its value`],
-    ['unclosed block', 'layer {\n  name: "a"\n', `net.prototxt:3:1: missing '}' to close '{' at 1:7; found end of file`],
+    ['unclosed block', 'layer {\n  name: "a"\n', `net.prototxt:3:1: missing '}' to close '{' opened at 1:7; found end of file`],
     ['unmatched closing brace', 'name: "a"\n}\n', `net.prototxt:2:1: unmatched '}'`],
     ['unterminated string', 'name: "abc\n', `net.prototxt:1:7: unterminated string (strings cannot span lines)`],
     ['invalid escape', 'name: "a\\qb"\n', `net.prototxt:1:9: invalid escape sequence '\\q'`],
@@ -108,6 +108,48 @@ describe('CLI error output', () => {
       `error: ${f}:6:13: layer[0] "conv1".convolution_param.stride[0]: value -1 is out of range for field 'stride' (uint32: 0 to 4294967295)\n`,
     );
     expect(io.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  // Issue 10, as users met it: each broken file is exit 1 and one positioned line, never an internal error.
+  async function checkText(name: string, text: string) {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    const io = bufferIO();
+    const code = await runCli(['check', f], io);
+    expect(io.stderr).not.toMatch(/internal error|    at /);
+    return { f, code, ...io };
+  }
+
+  it('names the unclosed brace of a file cut off at the end', async () => {
+    const r = await checkText('cut.prototxt', 'layer { name: "a" type: "Input" top: "a" input_param { shape { dim: 1 } }');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${r.f}:1:74: missing '}' to close '{' opened at 1:7; found end of file\n`);
+  });
+
+  it("reads '< >' on a repeated field beside '{ }'", async () => {
+    const r = await checkText(
+      'angles.prototxt',
+      'layer { name: "a" type: "Input" top: "a" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n' +
+        'layer { name: "c" type: "Convolution" bottom: "a" top: "c" param < lr_mult: 1 > param { lr_mult: 2 } ' +
+        'convolution_param { num_output: 2 kernel_size: 3 } }\n',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^1\s+c\s+Convolution\s+a\s+c\s+both\s+1x2x6x6\s+56\s/m);
+  });
+
+  it('refuses nesting beyond 100 levels in one line', async () => {
+    const r = await checkText('deep.prototxt', `layer { name: "a" type: "Foo" foo_param {${' x {'.repeat(5000)}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${r.f}:1:${41 + 4 * 99}: nesting deeper than 100 levels (protobuf's limit)\n`);
+  });
+
+  it('prints 20 errors and a count for a file full of them', async () => {
+    const r = await checkText('many.prototxt', `a: ${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(21);
+    expect(lines[20]).toMatch(/: … and more: reading stopped after 20 syntax errors$/);
   });
 
   it('names a missing file', async () => {

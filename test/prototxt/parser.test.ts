@@ -63,7 +63,7 @@ describe('text-format syntax', () => {
 
   it('names the unclosed brace', () => {
     const { problems } = parseTextFormat('layer {\n  name: "a"\n');
-    expect(problems).toEqual([{ message: "missing '}' to close '{' at 1:7; found end of file", line: 3, column: 1 }]);
+    expect(problems).toEqual([{ message: "missing '}' to close '{' opened at 1:7; found end of file", line: 3, column: 1 }]);
   });
 
   it('reports an unmatched closing brace', () => {
