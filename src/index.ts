@@ -22,3 +22,8 @@ export { runForward } from './net/forward-dump.js';
 export { testNet, timeNet } from './net/test-time.js';
 export { Layer } from './layers/layer.js';
 export { registerLayer } from './layers/registry.js';
+export { loadJsLayers, loadJsLayersOfNetFile } from './layers/python/preload.js';
+export { loadSolverJsLayers } from './solvers/net-sources.js';
+export { layerSearchDirs, parseLayersPath } from './layers/python/search-path.js';
+export type { JsLayerSearch } from './layers/python/search-path.js';
+export { JsBlob } from './layers/python/js-blob.js';

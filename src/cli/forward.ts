@@ -4,6 +4,8 @@ import { parsePhase } from '../net/net-state.js';
 import { initBackend } from '../backend/select.js';
 import { KdnetError } from '../errors.js';
 import type { CliIO } from './io.js';
+import { addLayersPathOption } from './layers-path.js';
+import { loadJsLayersOfNetFile } from '../layers/python/preload.js';
 
 function collectInput(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -12,8 +14,7 @@ function collectInput(value: string, previous: Record<string, string>): Record<s
 }
 
 export function registerForward(program: Command, io: CliIO): void {
-  program
-    .command('forward')
+  addLayersPathOption(program.command('forward'))
     .description('run a net once on .npy inputs; print the loss and optionally dump every blob (and diff) as NCHW .npy')
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files, copied by layer name')
@@ -23,8 +24,9 @@ export function registerForward(program: Command, io: CliIO): void {
     .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
     .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string }) => {
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string; layersPath?: string[] }) => {
       await initBackend(o.backend);
+      await loadJsLayersOfNetFile(o.model, o.layersPath);
       const r = runForward({
         model: o.model,
         weights: o.weights ? o.weights.split(',') : undefined,
@@ -33,6 +35,7 @@ export function registerForward(program: Command, io: CliIO): void {
         backward: o.backward,
         dump: o.dump,
         phase: parsePhase(o.phase),
+        layersPath: o.layersPath,
       });
       for (const t of r.lossTops) io.out(`${t.blob} = ${t.value} (* ${t.weight} = ${t.value * t.weight} loss)\n`);
       io.out(`loss = ${r.loss}\n`);

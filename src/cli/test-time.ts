@@ -4,10 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { testNet, timeNet } from '../net/test-time.js';
 import { initBackend } from '../backend/select.js';
 import type { CliIO } from './io.js';
+import { addLayersPathOption } from './layers-path.js';
+import { loadJsLayersOfNetFile } from '../layers/python/preload.js';
 import { log } from '../log.js';
 
 function common(cmd: Command, iterationsDefault: string): Command {
-  return cmd
+  return addLayersPathOption(cmd)
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files')
     .option('--iterations <n>', 'number of iterations', iterationsDefault)
@@ -17,7 +19,7 @@ function common(cmd: Command, iterationsDefault: string): Command {
     .option('--gpu <ids>', 'accepted for Caffe compatibility');
 }
 
-type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string };
+type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string; layersPath?: string[] };
 
 function warnGpu(o: Opts): void {
   if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
@@ -28,6 +30,7 @@ const runOptions = (o: Opts) => ({
   iterations: Number(o.iterations),
   stage: o.stage ? o.stage.split(',') : undefined,
   level: Number(o.level),
+  layersPath: o.layersPath,
 });
 
 export function registerTestTime(program: Command, io: CliIO): void {
@@ -35,12 +38,14 @@ export function registerTestTime(program: Command, io: CliIO): void {
     async (o: Opts) => {
       await initBackend(o.backend);
       warnGpu(o);
+      await loadJsLayersOfNetFile(o.model, o.layersPath);
       testNet(runOptions(o));
     },
   );
   common(program.command('time').description('per-layer forward/backward time in ms (as `caffe time`)'), '50').action(async (o: Opts) => {
     await initBackend(o.backend);
     warnGpu(o);
+    await loadJsLayersOfNetFile(o.model, o.layersPath);
     timeNet(runOptions(o));
   });
   program

@@ -5,10 +5,10 @@ import { initBackend } from '../backend/select.js';
 import { log } from '../log.js';
 import { progressReporter } from './progress.js';
 import type { CliIO } from './io.js';
+import { addLayersPathOption } from './layers-path.js';
 
 export function registerTrain(program: Command, _io: CliIO): void {
-  program
-    .command('train')
+  addLayersPathOption(program.command('train'))
     .description('train a net as `caffe train` does (same solver semantics, log lines and snapshot files)')
     .requiredOption('--solver <file>', 'solver .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files to finetune from (copied by layer name)')
@@ -21,7 +21,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
     .option('--log-json <file>', 'append one JSON object per display and test event')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
     .option('--gpu <ids>', 'accepted for Caffe compatibility')
-    .action(async (o: Record<string, string | undefined>) => {
+    .action(async (o: Record<string, string | undefined> & { layersPath?: string[] }) => {
       await initBackend(o.backend);
       if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
       const progress = progressReporter();
@@ -37,6 +37,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
           sighupEffect: parseSignalEffect('sighup_effect', o.sighup_effect!),
           logJson: o.logJson,
           onProgress: progress.update,
+          layersPath: o.layersPath,
         });
         solver.dispose();
       } finally {

@@ -17,6 +17,8 @@ export interface LayerContext {
   rng: Rng;
   /** Folder of the net file, for layers that read side files (InfogainLoss H, mean files). */
   baseDir?: string;
+  /** Folders searched (before baseDir) for the JavaScript ports of Python layers. */
+  layersPath?: string[];
 }
 
 export interface BackwardResult {

@@ -22,6 +22,8 @@ export interface ForwardOptions {
   level?: number;
   stage?: string[];
   seed?: number;
+  /** Folders searched for the JavaScript ports of Python layers; call loadJsLayersOfNetFile first for ES modules. */
+  layersPath?: string[];
 }
 
 export interface ForwardResult {
@@ -41,6 +43,7 @@ export function runForward(o: ForwardOptions): ForwardResult {
     phase,
     seed: o.seed,
     baseDir: path.dirname(o.model),
+    layersPath: o.layersPath,
   });
   try {
     if (o.weights?.length) loadWeightsInto(net, o.weights);

@@ -47,6 +47,8 @@ export interface NetOptions {
   phase: number;
   seed?: number;
   baseDir?: string;
+  /** Folders searched for the JavaScript ports of Python layers, before KDNET_LAYERS_PATH and baseDir. */
+  layersPath?: string[];
   /** Print Caffe's per-layer set-up lines (default: quiet). */
   verbose?: boolean;
 }
@@ -77,7 +79,7 @@ export class Net {
   constructor(param: Message, options: NetOptions) {
     this.name = param.name;
     this.phase = options.phase;
-    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir };
+    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir, layersPath: options.layersPath };
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
     }

@@ -15,11 +15,13 @@ export interface NetRunOptions {
   iterations: number;
   stage?: string[];
   level?: number;
+  /** Folders searched for the JavaScript ports of Python layers; call loadJsLayersOfNetFile first for ES modules. */
+  layersPath?: string[];
 }
 
 function buildNet(o: NetRunOptions, phase: number): Net {
   const { message } = loadNetFile(o.model);
-  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), { phase, baseDir: path.dirname(o.model) });
+  const net = new Net(filterNet(message, { phase, level: o.level ?? 0, stage: o.stage ?? [] }), { phase, baseDir: path.dirname(o.model), layersPath: o.layersPath });
   if (o.weights?.length) loadWeightsInto(net, o.weights);
   // Input blobs start as zeros, as Caffe's freshly allocated blobs do.
   for (const name of net.inputNames) net.setInput(name, tf.zeros(net.blobShape(name)!));

@@ -6,8 +6,6 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { has, newMessage, type Message } from '../proto/schema.js';
-import { loadNetFile } from '../proto/load.js';
-import { upgradeNetParameter } from '../proto/upgrade/index.js';
 import { filterNet, Phase, type NetStateSpec } from '../net/net-state.js';
 import { Net, absMean } from '../net/net.js';
 import { loadWeightsInto } from '../proto/weights.js';
@@ -20,6 +18,7 @@ import { readSolverState, writeNetSnapshot, writeSolverState } from './snapshot.
 import { readSolverStateHdf5, writeNetHdf5, writeSolverStateHdf5 } from './snapshot-hdf5.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
+import { testNetSources, trainNetSource } from './net-sources.js';
 
 export interface SolverOptions {
   /** Folder of the solver file: relative net paths are tried against it after the working directory. */
@@ -28,6 +27,8 @@ export interface SolverOptions {
   stage?: string[];
   level?: number;
   seed?: number;
+  /** Folders searched for the JavaScript ports of Python layers (see loadSolverJsLayers). */
+  layersPath?: string[];
 }
 
 export interface DisplayEvent {
@@ -52,12 +53,6 @@ export interface SolverEvents {
 }
 
 export type SolverAction = 'none' | 'snapshot' | 'stop';
-
-interface NetSource {
-  param: Message;
-  dir?: string;
-  label: string;
-}
 
 /** NetState merge as Caffe does it: phase default, then the net file's state, then the solver's state (stages appended). */
 function mergeState(phase: number, fileState: Message | undefined, solverState: Message | undefined, extraStages: string[], level?: number): NetStateSpec {
@@ -99,13 +94,13 @@ export class Solver {
     this.rule = rule;
     this.checkParams();
     this.lr = new LearningRate(param);
-    const train = this.trainNetSource();
+    const train = trainNetSource(param, options.baseDir);
     const state = mergeState(Phase.TRAIN, train.param.state, has(param, 'train_state') ? param.train_state : undefined, options.stage ?? [], options.level);
     log.info(`Creating training net from ${train.label}`);
     const filtered = filterNet(train.param, state);
     this.trainLayerParams = filtered.layer;
-    this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir });
-    const tests = this.testNetSources();
+    this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir, layersPath: options.layersPath });
+    const tests = testNetSources(param, options.baseDir);
     if (tests.length !== (param.test_iter as number[]).length) {
       throw new KdnetError(`the solver has ${tests.length} test net(s) but ${(param.test_iter as number[]).length} test_iter value(s): give one test_iter per test net`);
     }
@@ -115,7 +110,7 @@ export class Solver {
     tests.forEach((t, i) => {
       const s = mergeState(Phase.TEST, t.param.state, (param.test_state as Message[])[i], options.stage ?? [], options.level);
       log.info(`Creating test net (#${i}) specified by ${t.label}`);
-      const testNet = new Net(filterNet(t.param, s), { phase: s.phase, seed: this.seed() + i + 1, baseDir: t.dir });
+      const testNet = new Net(filterNet(t.param, s), { phase: s.phase, seed: this.seed() + i + 1, baseDir: t.dir, layersPath: options.layersPath });
       testNet.shareParametersWith(this.net);
       this.testNets.push(testNet);
     });
@@ -133,49 +128,6 @@ export class Solver {
     if (Number(p.average_loss) < 1) throw new KdnetError('average_loss should be non-negative and at least 1');
     if (Number(p.iter_size) < 1) throw new KdnetError('iter_size must be at least 1');
     if (!['L1', 'L2'].includes(p.regularization_type)) throw new KdnetError(`unknown regularization_type '${p.regularization_type}' (L1 or L2)`);
-  }
-
-  private loadNet(file: string, field: string): NetSource {
-    const resolved = resolveDataPath(file, this.options.baseDir);
-    try {
-      const { message } = loadNetFile(resolved);
-      return { param: message, dir: path.dirname(resolved), label: `net file: ${file}` };
-    } catch (e) {
-      if (e instanceof KdnetError && /cannot read/.test(e.message)) throw new KdnetError(`${field} '${file}': ${e.message}`);
-      throw e;
-    }
-  }
-
-  private inline(param: Message, field: string): NetSource {
-    return { param: upgradeNetParameter(param, field).net, dir: this.options.baseDir, label: `${field} specified in solver parameters` };
-  }
-
-  private trainNetSource(): NetSource {
-    const p = this.param;
-    const given = ['train_net_param', 'train_net', 'net_param', 'net'].filter((f) => has(p, f));
-    if (given.length !== 1) {
-      throw new KdnetError(
-        given.length ? `give exactly one train net; the solver sets ${given.join(', ')}` : 'the solver names no train net (net, net_param, train_net or train_net_param)',
-      );
-    }
-    if (has(p, 'train_net_param')) return this.inline(p.train_net_param, 'train_net_param');
-    if (has(p, 'train_net')) return this.loadNet(p.train_net, 'train_net');
-    if (has(p, 'net_param')) return this.inline(p.net_param, 'net_param');
-    return this.loadNet(p.net, 'net');
-  }
-
-  private testNetSources(): NetSource[] {
-    const p = this.param;
-    const out: NetSource[] = [];
-    for (const t of p.test_net_param as Message[]) out.push(this.inline(t, 'test_net_param'));
-    for (const f of p.test_net as string[]) out.push(this.loadNet(f, 'test_net'));
-    const remaining = (p.test_iter as number[]).length - out.length;
-    if (remaining > 0) {
-      // The general net serves the remaining test nets (Caffe: net / net_param, once per leftover test_iter).
-      if (has(p, 'net_param')) for (let i = 0; i < remaining; i++) out.push(this.inline(p.net_param, 'net_param'));
-      else if (has(p, 'net')) for (let i = 0; i < remaining; i++) out.push(this.loadNet(p.net, 'net'));
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ training

@@ -6,6 +6,7 @@ import { loadSolverFile } from '../proto/load.js';
 import { Solver, type DisplayEvent, type TestEvent } from './solver.js';
 import { installSignalHandlers, type SignalEffect } from './signals.js';
 import { KdnetError } from '../errors.js';
+import { loadSolverJsLayers } from './net-sources.js';
 import { log } from '../log.js';
 
 export interface TrainOptions {
@@ -19,13 +20,17 @@ export interface TrainOptions {
   sighupEffect?: SignalEffect;
   logJson?: string;
   onProgress?: (iter: number, maxIter: number) => void;
+  /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
+  layersPath?: string[];
 }
 
 export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
   const { message } = loadSolverFile(o.solver);
   if (o.iterations !== undefined) message.max_iter = o.iterations;
-  const solver = new Solver(message, { baseDir: path.dirname(o.solver), stage: o.stage, level: o.level });
+  const baseDir = path.dirname(o.solver);
+  await loadSolverJsLayers(message, { baseDir, layersPath: o.layersPath });
+  const solver = new Solver(message, { baseDir, stage: o.stage, level: o.level, layersPath: o.layersPath });
   const json = o.logJson ? fs.openSync(o.logJson, 'a') : undefined;
   const emit = (obj: object) => json !== undefined && fs.writeSync(json, JSON.stringify(obj) + '\n');
   solver.events = {
