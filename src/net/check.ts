@@ -11,7 +11,7 @@ import { inferShapes, type LayerShapes } from './shapes.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
-import { jsPortOf } from '../layers/python/check-ports.js';
+import { jsPortOf, type PortReport } from '../layers/python/check-ports.js';
 
 export interface LayerRow {
   index: number;
@@ -28,7 +28,7 @@ export interface LayerRow {
   params: number;
   flops?: number;
   /** Python layers: where their JavaScript port was looked for and found (or why not). */
-  jsPort?: ReturnType<typeof jsPortOf>;
+  jsPort?: PortReport;
 }
 
 export interface CheckOptions {

@@ -8,6 +8,7 @@ import { positionOf } from '../prototxt/side-tables.js';
 import { Layer, type LayerContext, type Shape } from '../layers/layer.js';
 import { layerFactory } from '../layers/registry.js';
 import { isKnownLayerType } from '../layers/catalog.js';
+import { jsPortOf, missingPortsError } from '../layers/python/check-ports.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
@@ -88,13 +89,17 @@ export class Net {
     this.resolveBackward(param.force_backward === true);
   }
 
+  /** Every layer that cannot run, in one error: types kdnet lacks, then Python layers without a JavaScript port. */
   private checkTypes(layers: Message[]): void {
     const missing = layers.filter((l) => !layerFactory(l.type));
-    if (!missing.length) return;
-    const list = missing.map((l) => `"${l.name}" (${l.type}${isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
-    throw new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, {
-      position: positionOf(missing[0]!),
-    });
+    const search = { layersPath: this.ctx.layersPath, baseDir: this.ctx.baseDir };
+    const noPort = missingPortsError(layers.map((l) => ({ name: l.name, jsPort: jsPortOf(l, search) })));
+    const errors = noPort ? [noPort, ...noPort.others] : [];
+    if (missing.length) {
+      const list = missing.map((l) => `"${l.name}" (${l.type}${isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
+      errors.unshift(new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, { position: positionOf(missing[0]!) }));
+    }
+    if (errors.length) throw KdnetError.combine(errors);
   }
 
   private appendLayer(lp: Message, index: number, verbose: boolean): void {

@@ -6,18 +6,16 @@ import { KdnetError, type SourcePosition } from '../../errors.js';
 import { findPortFile, type PortLookup } from './port.js';
 import type { JsLayerSearch } from './search-path.js';
 
-/** The port lookup of a Python layer, undefined for other layer types. */
-export function jsPortOf(lp: Message, search: JsLayerSearch): (PortLookup & { position?: SourcePosition }) | undefined {
+/** A port lookup with the place of the layer's python_param, for messages. */
+export type PortReport = PortLookup & { position?: SourcePosition };
+
+/** The port lookup of a Python layer (its `problem` says why it cannot run), undefined for other layer types. */
+export function jsPortOf(lp: Message, search: JsLayerSearch): PortReport | undefined {
   return lp.type === 'Python' ? { ...findPortFile(lp, search), position: positionOf(lp, 'python_param') ?? positionOf(lp) } : undefined;
 }
 
-/** Whether a layer can run as far as its JavaScript port is concerned (true for every non-Python layer). */
-export function hasRunnablePort(lp: Message, search: JsLayerSearch): boolean {
-  return !jsPortOf(lp, search)?.problem;
-}
-
 /** One error listing every Python layer whose port is missing (a line each), or undefined when all are found. */
-export function missingPortsError(rows: ReadonlyArray<{ name: string; jsPort?: PortLookup & { position?: SourcePosition } }>): KdnetError | undefined {
+export function missingPortsError(rows: ReadonlyArray<{ name: string; jsPort?: PortReport }>): KdnetError | undefined {
   const errors = rows
     .filter((r) => r.jsPort?.problem)
     .map((r) => new KdnetError(r.jsPort!.problem!, { layer: r.name, position: r.jsPort!.position, path: `layer "${r.name}" (Python).python_param` }));

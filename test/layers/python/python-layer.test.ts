@@ -1,10 +1,16 @@
 // Python layers run through JavaScript ports: module lookup, pycaffe's calling convention, data layers that
 // make new data and new shapes every forward, loss weights, parameter blobs, and every error a user can make.
 import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/backend/select.js';
 import { Phase } from '../../../src/net/net-state.js';
+import { copyTrainedLayers, readCaffemodel, writeCaffemodel } from '../../../src/proto/weights.js';
+import { parseCaffeText } from '../../../src/proto/text.js';
+import { Solver } from '../../../src/solvers/solver.js';
+import { loadSolverJsLayers } from '../../../src/solvers/net-sources.js';
+import { setLogSink } from '../../../src/log.js';
 import { buildNet, errorOf, tempDir, writeFiles } from './helpers.js';
 
 const values = (t: tf.Tensor | undefined) => Array.from(t!.dataSync());
@@ -170,7 +176,45 @@ layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "lo
     net.learnableParams[0]!.tensor.assign(tf.tensor([0.5]));
     net.forward();
     expect(values(net.blob('y'))).toEqual(x.map((v) => 0.5 * v));
+    // .caffemodel files carry it by layer name.
+    const file = path.join(dir, 'scale.caffemodel');
+    writeCaffemodel(net, file);
+    const fresh = await buildNet(dir, fs.readFileSync(path.join(dir, 'net.prototxt'), 'utf8'));
+    expect(copyTrainedLayers(fresh, readCaffemodel(file))).toEqual([]); // no layer left with its initial values
+    fresh.setInput('x', tf.tensor(x, [2, 3]));
+    fresh.setInput('target', tf.zeros([2, 3]));
+    fresh.forward();
+    expect(values(fresh.blob('y'))).toEqual(x.map((v) => 0.5 * v));
+    fresh.dispose();
     net.dispose();
+  });
+
+  it('lets the solver train a ported layer\'s parameter blob (ports of an inline solver net preloaded by loadSolverJsLayers)', async () => {
+    const dir = tempDir('solver');
+    writeFiles(dir, { 'scale.mjs': SCALE });
+    const solverText = `base_lr: 0.1
+lr_policy: "fixed"
+max_iter: 30
+display: 0
+snapshot_after_train: false
+net_param {
+  layer { name: "x" type: "DummyData" top: "x" dummy_data_param { shape { dim: 2 dim: 3 } data_filler { type: "constant" value: 1 } } }
+  layer { name: "t" type: "DummyData" top: "target" dummy_data_param { shape { dim: 2 dim: 3 } data_filler { type: "constant" value: 2 } } }
+  layer { name: "scale" type: "Python" bottom: "x" top: "y" python_param { module: "scale" layer: "ScaleByParam" param_str: "0.5" } }
+  layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "loss" }
+}`;
+    const param = parseCaffeText(solverText, 'SolverParameter').message;
+    await loadSolverJsLayers(param, { baseDir: dir });
+    const silence = setLogSink(() => undefined);
+    try {
+      const solver = new Solver(param, { baseDir: dir });
+      await solver.solve();
+      // loss = 3·(w − 2)²/2 per item pair: gradient descent takes w from 0.5 to 2.
+      expect(Math.abs(solver.net.learnableParams[0]!.tensor.dataSync()[0]! - 2)).toBeLessThan(1e-3);
+      solver.dispose();
+    } finally {
+      setLogSink(silence);
+    }
   });
 
   it('finds modules on --layers-path first, then KDNET_LAYERS_PATH, then the net\'s folder; dotted names are folders', async () => {
