@@ -89,17 +89,23 @@ export class Net {
     this.resolveBackward(param.force_backward === true);
   }
 
-  /** Every layer that cannot run, in one error: types kdnet lacks, then Python layers without a JavaScript port. */
+  /**
+   * Every layer that cannot run, in one error: types kdnet lacks (one summary line, which also names the Python
+   * layers without a JavaScript port) and a line for each Python layer without a port saying where it looked.
+   */
   private checkTypes(layers: Message[]): void {
-    const missing = layers.filter((l) => !layerFactory(l.type));
     const search = { layersPath: this.ctx.layersPath, baseDir: this.ctx.baseDir };
-    const noPort = missingPortsError(layers.map((l) => ({ name: l.name, jsPort: jsPortOf(l, search) })));
-    const errors = noPort ? [noPort, ...noPort.others] : [];
-    if (missing.length) {
-      const list = missing.map((l) => `"${l.name}" (${l.type}${isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
-      errors.unshift(new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, { position: positionOf(missing[0]!) }));
+    const ports = layers.map((l) => ({ name: l.name, jsPort: jsPortOf(l, search) }));
+    const noPort = missingPortsError(ports);
+    const portErrors = noPort ? [noPort, ...noPort.others] : [];
+    const missing = layers.filter((l, i) => !layerFactory(l.type) || ports[i]!.jsPort?.problem);
+    if (missing.length === portErrors.length) {
+      if (noPort) throw KdnetError.combine(portErrors);
+      return;
     }
-    if (errors.length) throw KdnetError.combine(errors);
+    const list = missing.map((l) => `"${l.name}" (${l.type}${l.type === 'Python' ? ', no JavaScript port' : isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
+    const summary = new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, { position: positionOf(missing[0]!) });
+    throw KdnetError.combine([summary, ...portErrors]);
   }
 
   private appendLayer(lp: Message, index: number, verbose: boolean): void {

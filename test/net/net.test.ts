@@ -140,7 +140,7 @@ layer { name: "b" type: "Python" bottom: "y" top: "z" }
 layer { name: "c" type: "Python" bottom: "y" top: "w" python_param { module: "no_such_module" layer: "L" } }`),
     ).toThrow(
       expect.objectContaining({
-        message: 'kdnet cannot run 1 layer: "a" (PriorBox, not in Caffe master)',
+        message: 'kdnet cannot run 3 layers: "a" (PriorBox, not in Caffe master), "b" (Python, no JavaScript port), "c" (Python, no JavaScript port)',
         others: [
           expect.objectContaining({ message: expect.stringContaining('a Python layer needs python_param { module: "..." layer: "..." }') }),
           expect.objectContaining({ message: expect.stringContaining("no JavaScript port of Python module 'no_such_module' (class L)") }),

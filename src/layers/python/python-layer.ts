@@ -53,7 +53,12 @@ export class PythonLayer extends Layer {
     instance.blobs = params;
     callUser(code, 'setup', () => instance.setup(Object.freeze([...this.bottomBlobs]), Object.freeze([...this.topBlobs])), this.fail);
     params.forEach((p) => JsBlob.lockShape(p));
-    this.blobs = params.map((p) => tf.variable(tf.tensor(p.data.slice(), p.shape), true));
+    this.blobs = params.map((p) => {
+      const initial = tf.tensor(p.data.slice(), p.shape);
+      const v = tf.variable(initial, true);
+      initial.dispose();
+      return v;
+    });
     return { instance, code, params };
   }
 
