@@ -66,7 +66,7 @@ export function registerCheck(program: Command, io: CliIO, setExit: (code: numbe
       );
       io.out(formatCheckReport(report));
       if (report.kind === 'NetParameter') {
-        const errors = [unknownTypesError(report), missingPortsError(report.layers)].flatMap((e) => (e ? [e, ...e.others] : []));
+        const errors = [unknownTypesError(report), missingPortsError(report.layers)].filter((e): e is KdnetError => !!e);
         if (errors.length) throw KdnetError.combine(errors);
       }
       setExit(0);

@@ -97,15 +97,14 @@ export class Net {
     const search = { layersPath: this.ctx.layersPath, baseDir: this.ctx.baseDir };
     const ports = layers.map((l) => ({ name: l.name, jsPort: jsPortOf(l, search) }));
     const noPort = missingPortsError(ports);
-    const portErrors = noPort ? [noPort, ...noPort.others] : [];
     const missing = layers.filter((l, i) => !layerFactory(l.type) || ports[i]!.jsPort?.problem);
-    if (missing.length === portErrors.length) {
-      if (noPort) throw KdnetError.combine(portErrors);
+    if (missing.every((l) => l.type === 'Python')) {
+      if (noPort) throw noPort;
       return;
     }
     const list = missing.map((l) => `"${l.name}" (${l.type}${l.type === 'Python' ? ', no JavaScript port' : isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
     const summary = new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, { position: positionOf(missing[0]!) });
-    throw KdnetError.combine([summary, ...portErrors]);
+    throw KdnetError.combine(noPort ? [summary, noPort] : [summary]);
   }
 
   private appendLayer(lp: Message, index: number, verbose: boolean): void {

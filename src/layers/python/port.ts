@@ -1,7 +1,6 @@
 // From a Python layer's python_param { module layer } to the JavaScript class that ports it: find the module
 // file on the search path, take the loaded module, pick the export, check it has caffe.Layer's methods.
 // Every failure is one message naming the module, the class and where kdnet looked.
-import path from 'node:path';
 import type { Message } from '../../proto/schema.js';
 import { badModuleName, layerSearchDirs, moduleStem, resolveModuleFile, MODULE_EXTENSIONS, type JsLayerSearch } from './search-path.js';
 import { loadedLayerModule } from './module-cache.js';
@@ -54,7 +53,7 @@ export function findPortFile(lp: Message, search: JsLayerSearch): PortLookup {
   if ('problem' in spec) return { searched, problem: spec.problem };
   const file = resolveModuleFile(spec.module, searched);
   if (file) return { spec, file, searched };
-  const names = MODULE_EXTENSIONS.map((e) => path.basename(moduleStem(spec.module)) + e).join(', ');
+  const names = MODULE_EXTENSIONS.map((e) => moduleStem(spec.module) + e).join(', ');
   return {
     spec,
     searched,

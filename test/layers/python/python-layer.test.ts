@@ -281,6 +281,11 @@ layer {
       `no JavaScript port of Python module 'voc_layers' (class SBDDSegDataLayer): looked for voc_layers.js, voc_layers.mjs, voc_layers.cjs in ${other}, ${dir}; ` +
         'give its folder with --layers-path DIR or KDNET_LAYERS_PATH',
     );
+    // Every such layer, once each.
+    const two = await errorOf(() => buildNet(dir, `${NET('voc_layers', 'A')}${pyLayer('second', 'rpn.proposal_layer', 'ProposalLayer', 'bottom: "y" top: "z"')}\n`));
+    const lines = two.report().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`layer "second" (Python).python_param: no JavaScript port of Python module 'rpn.proposal_layer' (class ProposalLayer): looked for rpn/proposal_layer.js, rpn/proposal_layer.mjs, rpn/proposal_layer.cjs in ${dir};`);
   });
 
   it('lists what a module exports when the class is not among them', async () => {
