@@ -27,6 +27,11 @@ export class PythonLayer extends Layer {
     return true;
   }
 
+  /** A port with no bottoms and no parameter blobs (a data layer) has nothing to backpropagate to. */
+  override hasBackward(): boolean {
+    return (this.param.bottom as string[]).length > 0 || this.blobs.length > 0;
+  }
+
   setup(bottomShapes: Shape[]): Shape[] {
     if (!this.port) {
       this.bottomBlobs = (this.param.bottom as string[]).map((name, i) => new JsBlob(`bottom[${i}] '${name}'`));

@@ -105,6 +105,31 @@ layer { name: "double" type: "Power" bottom: "x" top: "y" power_param { scale: 2
     net.dispose();
   });
 
+  it('never calls backward on a data port (no bottoms, no parameters), even with force_backward; frees its tensors', async () => {
+    const dir = tempDir('databackward');
+    writeFiles(dir, { 'counter.mjs': COUNTER.replace('  backward() {}\n', ''), 'scale.mjs': SCALE });
+    const before = tf.memory().numTensors;
+    const net = await buildNet(
+      dir,
+      `force_backward: true
+layer { name: "data" type: "Python" top: "x" python_param { module: "counter" layer: "CounterData" param_str: '{"sizes": [2]}' } }
+layer { name: "scale" type: "Python" bottom: "x" top: "y" python_param { module: "scale" layer: "ScaleByParam" param_str: "2" } }
+layer { name: "loss" type: "Power" bottom: "y" top: "loss" loss_weight: 1 }`,
+    );
+    for (let i = 0; i < 3; i++) {
+      net.forward();
+      net.backward();
+    }
+    // Parameter diffs accumulate over backward passes until cleared (Caffe's semantics): Σ x of the 2×2 batches of 10s, 20s, 30s.
+    expect(values(net.paramDiff('scale', 0))).toEqual([4 * (10 + 20 + 30)]);
+    net.clearParamDiffs();
+    net.forward();
+    net.backward();
+    expect(values(net.paramDiff('scale', 0))).toEqual([4 * 40]);
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('sets param_str and phase (pycaffe ints: 0 TRAIN, 1 TEST) before setup, one instance per net', async () => {
     const dir = tempDir('phase');
     writeFiles(dir, { 'counter.mjs': COUNTER });
