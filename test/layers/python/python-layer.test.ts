@@ -85,12 +85,13 @@ beforeAll(async () => {
 describe('Python layers ported to JavaScript', () => {
   it('runs a data layer that makes new values and new top shapes every forward (no caching), downstream layers follow', async () => {
     const dir = tempDir('data');
-    writeFiles(dir, { 'counter.mjs': COUNTER });
+    writeFiles(dir, { 'counter.mjs': COUNTER, 'scale.mjs': SCALE });
     const net = await buildNet(
       dir,
       `name: "n"
 layer { name: "data" type: "Python" top: "x" python_param { module: "counter" layer: "CounterData" param_str: '{"sizes": [3, 5]}' } }
-layer { name: "double" type: "Power" bottom: "x" top: "y" power_param { scale: 2 } }`,
+layer { name: "double" type: "Power" bottom: "x" top: "y" power_param { scale: 2 } }
+layer { name: "triple" type: "Python" bottom: "y" top: "z" python_param { module: "scale" layer: "ScaleByParam" param_str: "3" } }`,
       { phase: Phase.TEST },
     );
     expect(net.blobShape('y')).toEqual([3, 2]);
@@ -100,6 +101,7 @@ layer { name: "double" type: "Power" bottom: "x" top: "y" power_param { scale: 2
     net.forward();
     expect(net.blob('y').shape).toEqual([5, 2]);
     expect(values(net.blob('y'))).toEqual(new Array(10).fill(2 * 21));
+    expect(values(net.blob('z'))).toEqual(new Array(10).fill(6 * 21));
     net.forward();
     expect(values(net.blob('x'))).toEqual(new Array(6).fill(31));
     net.dispose();
