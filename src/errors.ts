@@ -49,10 +49,11 @@ export class KdnetError extends Error {
     return [this, ...this.others].map((e) => e.oneLine).join('\n');
   }
 
+  /** One error reporting all of `errors` (and the further problems each carries), in order. */
   static combine(errors: KdnetError[]): KdnetError {
     if (errors.length === 1) return errors[0]!;
-    const [first, ...rest] = errors;
-    return new KdnetError(first!.message, first!.where, [...first!.others, ...rest]);
+    const [first, ...rest] = errors.flatMap((e) => [e, ...e.others]);
+    return new KdnetError(first!.message, first!.where, rest.map((e) => (e.others.length ? new KdnetError(e.message, e.where) : e)));
   }
 }
 

@@ -28,3 +28,8 @@ export { mergeShards } from './distill/merge.js';
 export type { MergeOptions } from './distill/merge.js';
 export { openTargets } from './distill/target-reader.js';
 export type { ExtractMeta } from './distill/metadata.js';
+export { loadJsLayers, loadJsLayersOfNetFile } from './layers/python/preload.js';
+export { loadSolverJsLayers } from './solvers/solver-nets.js';
+export { layerSearchDirs, parseLayersPath } from './layers/python/search-path.js';
+export type { JsLayerSearch } from './layers/python/search-path.js';
+export { JsBlob } from './layers/python/js-blob.js';

@@ -76,18 +76,22 @@ describe.skipIf(!hasCorpus)('real Caffe corpus (../shared/corpus)', () => {
         }
       });
 
-      it('passes `kdnet check` or names exactly its fork layer types', async () => {
+      it('passes `kdnet check` or names exactly its fork layer types and its Python layers (no JavaScript ports here)', async () => {
         const report = checkFile(entry.file, {}, kind);
         const expected = FORK_TYPES[entry.localPath] ?? [];
+        const python: string[] = [];
         if (report.kind === 'NetParameter') {
           expect([...report.unknownTypes.keys()].sort()).toEqual([...expected].sort());
           const err = unknownTypesError(report);
           expect(err === undefined).toBe(expected.length === 0);
+          for (const l of report.layers) if (l.type === 'Python' && l.phases !== 'none') python.push(l.name);
+          expect(report.layers.filter((l) => l.jsPort?.problem).map((l) => l.name)).toEqual(python);
         }
         const io = bufferIO();
         const code = await runCli(['check', entry.file], io);
-        expect(code, io.stderr).toBe(expected.length ? 1 : 0);
+        expect(code, io.stderr).toBe(expected.length || python.length ? 1 : 0);
         for (const t of expected) expect(io.stderr).toContain(t);
+        for (const name of python) expect(io.stderr).toContain(`layer "${name}" (Python).python_param: no JavaScript port of Python module`);
         expect(io.stderr).not.toContain('internal error');
       });
     });

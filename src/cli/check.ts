@@ -4,6 +4,9 @@ import { parsePhase } from '../net/net-state.js';
 import { formatTable, type CliIO } from './io.js';
 import { initBackend } from '../backend/select.js';
 import { parseInputShapes } from './args.js';
+import { KdnetError } from '../errors.js';
+import { addLayersPathOption } from './layers-path.js';
+import { missingPortsError, portLabel } from '../layers/python/check-ports.js';
 
 export function formatCheckReport(r: CheckReport): string {
   let out = `${r.file}: ${r.kind === 'NetParameter' ? `net "${r.name}", ${r.format} format` : 'solver'}\n`;
@@ -19,7 +22,7 @@ export function formatCheckReport(r: CheckReport): string {
     r.layers.map((l) => [
       String(l.index),
       l.name,
-      l.known ? l.type : `${l.type} (not in Caffe master)`,
+      l.jsPort ? portLabel(l.jsPort) : l.known ? l.type : `${l.type} (not in Caffe master)`,
       l.bottoms.join(',') || '-',
       l.tops.join(',') || '-',
       l.phases,
@@ -35,8 +38,7 @@ export function formatCheckReport(r: CheckReport): string {
 }
 
 export function registerCheck(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
-    .command('check')
+  addLayersPathOption(program.command('check'))
     .description('parse, upgrade and filter a net or solver file and print what it holds (static: opens nothing else)')
     .argument('<file>', 'net or solver .prototxt')
     .option('--phase <phase>', 'show only the layers of TRAIN or TEST')
@@ -45,18 +47,18 @@ export function registerCheck(program: Command, io: CliIO, setExit: (code: numbe
     .option('--input-shape <blob=dims...>', 'shape of a blob kdnet cannot know statically, e.g. data=64,1,28,28')
     .option('--solver', 'read the file as a SolverParameter (default: detected)')
     .option('--net', 'read the file as a NetParameter (default: detected)')
-    .action(async (file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[] }) => {
+    .action(async (file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[]; layersPath?: string[] }) => {
       const kind = o.solver ? 'SolverParameter' : o.net ? 'NetParameter' : undefined;
       await initBackend('cpu', true); // shape inference only: the cheapest backend
       const report = checkFile(
         file,
-        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []) },
+        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []), layersPath: o.layersPath },
         kind,
       );
       io.out(formatCheckReport(report));
       if (report.kind === 'NetParameter') {
-        const err = unknownTypesError(report);
-        if (err) throw err;
+        const errors = [unknownTypesError(report), missingPortsError(report.layers)].filter((e): e is KdnetError => !!e);
+        if (errors.length) throw KdnetError.combine(errors);
       }
       setExit(0);
     });

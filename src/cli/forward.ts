@@ -6,6 +6,8 @@ import { KdnetError } from '../errors.js';
 import type { CliIO } from './io.js';
 import { withSizeLimitOptions } from './args.js';
 import { sizeLimitsFromFlags, type SizeLimitFlags } from '../net/size-limits.js';
+import { addLayersPathOption } from './layers-path.js';
+import { loadJsLayersOfNetFile } from '../layers/python/preload.js';
 
 function collectInput(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -14,7 +16,7 @@ function collectInput(value: string, previous: Record<string, string>): Record<s
 }
 
 export function registerForward(program: Command, io: CliIO): void {
-  withSizeLimitOptions(program.command('forward'))
+  addLayersPathOption(withSizeLimitOptions(program.command('forward')))
     .description('run a net once on .npy inputs (of any size the net can take: it is reshaped); print the loss and optionally dump every blob (and diff) as NCHW .npy')
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files, copied by layer name')
@@ -24,8 +26,9 @@ export function registerForward(program: Command, io: CliIO): void {
     .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
     .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string } & SizeLimitFlags) => {
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string; layersPath?: string[] } & SizeLimitFlags) => {
       await initBackend(o.backend);
+      await loadJsLayersOfNetFile(o.model, o.layersPath);
       const r = runForward({
         model: o.model,
         weights: o.weights ? o.weights.split(',') : undefined,
@@ -35,6 +38,7 @@ export function registerForward(program: Command, io: CliIO): void {
         dump: o.dump,
         phase: parsePhase(o.phase),
         sizeLimits: sizeLimitsFromFlags(o),
+        layersPath: o.layersPath,
       });
       for (const t of r.lossTops) io.out(`${t.blob} = ${t.value} (* ${t.weight} = ${t.value * t.weight} loss)\n`);
       io.out(`loss = ${r.loss}\n`);

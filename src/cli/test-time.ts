@@ -4,13 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { testNet, timeNet } from '../net/test-time.js';
 import { initBackend } from '../backend/select.js';
 import type { CliIO } from './io.js';
+import { addLayersPathOption } from './layers-path.js';
+import { loadJsLayersOfNetFile } from '../layers/python/preload.js';
 import { log } from '../log.js';
 import { parseInputShapes, withSizeLimitOptions } from './args.js';
 import { parsePhase } from '../net/net-state.js';
 import { sizeLimitsFromFlags, type SizeLimitFlags } from '../net/size-limits.js';
 
 function common(cmd: Command, iterationsDefault: string): Command {
-  return withSizeLimitOptions(cmd)
+  return addLayersPathOption(withSizeLimitOptions(cmd))
     .requiredOption('--model <net>', 'net .prototxt')
     .option('--weights <files>', 'comma-separated .caffemodel files')
     .option('--iterations <n>', 'number of iterations', iterationsDefault)
@@ -21,7 +23,7 @@ function common(cmd: Command, iterationsDefault: string): Command {
     .option('--input-shape <blob=dims...>', 'run with this shape for an Input blob instead of the declared one, e.g. data=1,3,24,24 (repeatable)');
 }
 
-type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string; inputShape?: string[]; phase?: string } & SizeLimitFlags;
+type Opts = { model: string; weights?: string; iterations: string; stage?: string; level: string; backend?: string; gpu?: string; inputShape?: string[]; phase?: string; layersPath?: string[] } & SizeLimitFlags;
 
 function warnGpu(o: Opts): void {
   if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
@@ -34,6 +36,7 @@ const runOptions = (o: Opts) => ({
   level: Number(o.level),
   inputShapes: parseInputShapes(o.inputShape ?? []),
   sizeLimits: sizeLimitsFromFlags(o),
+  layersPath: o.layersPath,
 });
 
 export function registerTestTime(program: Command, io: CliIO): void {
@@ -41,6 +44,7 @@ export function registerTestTime(program: Command, io: CliIO): void {
     async (o: Opts) => {
       await initBackend(o.backend);
       warnGpu(o);
+      await loadJsLayersOfNetFile(o.model, o.layersPath);
       testNet(runOptions(o));
     },
   );
@@ -49,6 +53,7 @@ export function registerTestTime(program: Command, io: CliIO): void {
     .action(async (o: Opts) => {
       await initBackend(o.backend);
       warnGpu(o);
+      await loadJsLayersOfNetFile(o.model, o.layersPath);
       timeNet({ ...runOptions(o), phase: parsePhase(o.phase!) });
     });
   program

@@ -6,10 +6,10 @@ import { log } from '../log.js';
 import { progressReporter } from './progress.js';
 import { fileArgumentOrFlag, wholeNumberFlag } from './args.js';
 import type { CliIO } from './io.js';
+import { addLayersPathOption } from './layers-path.js';
 
 export function registerTrain(program: Command, _io: CliIO): void {
-  program
-    .command('train')
+  addLayersPathOption(program.command('train'))
     .description('train a net as `caffe train` does (same solver semantics, log lines and snapshot files)')
     .argument('[solver]', 'solver .prototxt (or --solver)')
     .option('--solver <file>', 'solver .prototxt (Caffe\'s -solver)')
@@ -23,7 +23,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
     .option('--log-json <file>', 'append one JSON object per display and test event')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
     .option('--gpu <ids>', 'accepted for Caffe compatibility')
-    .action(async (positional: string | undefined, o: Record<string, string | undefined>) => {
+    .action(async (positional: string | undefined, o: Record<string, string | undefined> & { layersPath?: string[] }) => {
       const solver = fileArgumentOrFlag('solver', positional, o.solver, 'kdnet train SOLVER or kdnet train --solver SOLVER');
       const level = wholeNumberFlag('level', o.level);
       const iterations = wholeNumberFlag('iterations', o.iterations);
@@ -44,6 +44,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
           sighupEffect,
           logJson: o.logJson,
           onProgress: progress.update,
+          layersPath: o.layersPath,
         });
         trained.dispose();
       } finally {

@@ -17,7 +17,7 @@ export function supportTable(): string {
   lines.push('|---|---|---|---|---|');
   for (const l of LAYER_CATALOG) {
     const origin = l.origin ? ` (${l.origin})` : '';
-    lines.push(`| \`${l.type}\`${origin} | ${l.v1 ?? ''} | ${l.family} | yes | ${layers.has(l.type) ? 'yes' : 'not yet'} |`);
+    lines.push(`| \`${l.type}\`${origin} | ${l.v1 ?? ''} | ${l.family} | yes | ${layers.has(l.type) ? (l.runsWith ? `yes, ${l.runsWith}` : 'yes') : 'not yet'} |`);
   }
   lines.push('');
   lines.push('| solver `type` | legacy `solver_type` | parse/upgrade/check | trains |');

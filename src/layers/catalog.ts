@@ -9,6 +9,8 @@ export interface LayerTypeInfo {
   family: 'data' | 'vision' | 'neuron' | 'common' | 'loss' | 'recurrent' | 'distillation' | 'utility';
   /** Where the type comes from when it is not BVLC master. */
   origin?: string;
+  /** What running the type takes beyond kdnet itself, for the README's table. */
+  runsWith?: string;
 }
 
 export const LAYER_CATALOG: readonly LayerTypeInfo[] = [
@@ -20,7 +22,7 @@ export const LAYER_CATALOG: readonly LayerTypeInfo[] = [
   { type: 'Input', family: 'data' },
   { type: 'MemoryData', v1: 'MEMORY_DATA', family: 'data' },
   { type: 'WindowData', v1: 'WINDOW_DATA', family: 'data' },
-  { type: 'Python', family: 'utility' },
+  { type: 'Python', family: 'utility', runsWith: 'with a JavaScript port of its module' },
 
   { type: 'Convolution', v1: 'CONVOLUTION', family: 'vision' },
   { type: 'Deconvolution', v1: 'DECONVOLUTION', family: 'vision' },

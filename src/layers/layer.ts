@@ -21,6 +21,8 @@ export interface LayerContext {
   baseDir?: string;
   /** Run-time size limits checked before a parameter blob is allocated (default: resolveSizeLimits()). */
   sizeLimits?: SizeLimits;
+  /** Folders searched (before baseDir) for the JavaScript ports of Python layers. */
+  layersPath?: string[];
 }
 
 export interface BackwardResult {

@@ -7,3 +7,4 @@ import '../layers/common/index.js';
 import '../layers/loss/index.js';
 import '../layers/distill/index.js';
 import '../layers/recurrent/index.js';
+import '../layers/python/index.js';

@@ -12,6 +12,7 @@ import { isKnownLayerType } from '../layers/catalog.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
 import { validateSolver } from '../solvers/validate.js';
+import { jsPortOf, type PortReport } from '../layers/python/check-ports.js';
 
 export interface LayerRow {
   index: number;
@@ -27,6 +28,8 @@ export interface LayerRow {
   topShapes: (number[] | undefined)[];
   params: number;
   flops?: number;
+  /** Python layers: where their JavaScript port was looked for and found (or why not). */
+  jsPort?: PortReport;
 }
 
 export interface CheckOptions {
@@ -35,6 +38,8 @@ export interface CheckOptions {
   stage?: string[];
   /** Shapes for blobs kdnet cannot know statically (a Data layer's tops), e.g. { data: [64, 1, 28, 28] }. */
   inputShapes?: Record<string, number[]>;
+  /** Folders searched for Python layers' JavaScript ports (before KDNET_LAYERS_PATH and the net's folder). */
+  layersPath?: string[];
 }
 
 export interface NetCheck {
@@ -102,6 +107,7 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
       topShapes: inferred.get(layer)?.tops ?? layer.top.map(() => undefined),
       params: inferred.get(layer)?.params ?? 0,
       flops: inferred.get(layer)?.flops,
+      jsPort: phases === 'none' ? undefined : jsPortOf(layer, { layersPath: opts.layersPath, baseDir: path.dirname(file) }),
     });
   });
   return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals };

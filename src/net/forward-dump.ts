@@ -25,6 +25,8 @@ export interface ForwardOptions {
   stage?: string[];
   seed?: number;
   sizeLimits?: Partial<SizeLimits>;
+  /** Folders searched for the JavaScript ports of Python layers; call loadJsLayersOfNetFile first for ES modules. */
+  layersPath?: string[];
 }
 
 export interface ForwardResult {
@@ -68,6 +70,7 @@ export function runForward(o: ForwardOptions): ForwardResult {
     seed: o.seed,
     baseDir: path.dirname(o.model),
     sizeLimits: o.sizeLimits,
+    layersPath: o.layersPath,
   });
   try {
     if (o.weights?.length) loadWeightsInto(net, o.weights);

@@ -10,6 +10,7 @@ import { positionOf } from '../prototxt/side-tables.js';
 import { Layer, type LayerContext, type Shape } from '../layers/layer.js';
 import { layerFactory } from '../layers/registry.js';
 import { isKnownLayerType } from '../layers/catalog.js';
+import { jsPortOf, missingPortsError } from '../layers/python/check-ports.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
@@ -54,6 +55,8 @@ export interface NetOptions {
   phase: number;
   seed?: number;
   baseDir?: string;
+  /** Folders searched for the JavaScript ports of Python layers, before KDNET_LAYERS_PATH and baseDir. */
+  layersPath?: string[];
   /** Print Caffe's per-layer set-up lines (default: quiet). */
   verbose?: boolean;
   /** Run-time size limits (default: resolveSizeLimits(): flags' env vars, then the machine). */
@@ -90,7 +93,7 @@ export class Net {
     this.name = param.name;
     this.phase = options.phase;
     this.sizeLimits = resolveSizeLimits(options.sizeLimits);
-    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir, sizeLimits: this.sizeLimits };
+    this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir, sizeLimits: this.sizeLimits, layersPath: options.layersPath };
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
     }
@@ -99,13 +102,22 @@ export class Net {
     resolveNeedBackward(this.entries, param.force_backward === true);
   }
 
+  /**
+   * Every layer that cannot run, in one error: types kdnet lacks (one summary line, which also names the Python
+   * layers without a JavaScript port) and a line for each Python layer without a port saying where it looked.
+   */
   private checkTypes(layers: Message[]): void {
-    const missing = layers.filter((l) => !layerFactory(l.type));
-    if (!missing.length) return;
-    const list = missing.map((l) => `"${l.name}" (${l.type}${isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
-    throw new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, {
-      position: positionOf(missing[0]!),
-    });
+    const search = { layersPath: this.ctx.layersPath, baseDir: this.ctx.baseDir };
+    const ports = layers.map((l) => ({ name: l.name, jsPort: jsPortOf(l, search) }));
+    const noPort = missingPortsError(ports);
+    const missing = layers.filter((l, i) => !layerFactory(l.type) || ports[i]!.jsPort?.problem);
+    if (missing.every((l) => l.type === 'Python')) {
+      if (noPort) throw noPort;
+      return;
+    }
+    const list = missing.map((l) => `"${l.name}" (${l.type}${l.type === 'Python' ? ', no JavaScript port' : isKnownLayerType(l.type) ? '' : ', not in Caffe master'})`);
+    const summary = new KdnetError(`kdnet cannot run ${missing.length} layer${missing.length > 1 ? 's' : ''}: ${list.join(', ')}`, { position: positionOf(missing[0]!) });
+    throw KdnetError.combine(noPort ? [summary, noPort] : [summary]);
   }
 
   private appendLayer(lp: Message, index: number, verbose: boolean): void {

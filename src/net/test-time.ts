@@ -21,6 +21,8 @@ export interface NetRunOptions {
   /** Shapes replacing the declared shapes of Input blobs (the net is reshaped to them). */
   inputShapes?: Record<string, Shape>;
   sizeLimits?: Partial<SizeLimits>;
+  /** Folders searched for the JavaScript ports of Python layers; call loadJsLayersOfNetFile first for ES modules. */
+  layersPath?: string[];
 }
 
 function buildNet(o: NetRunOptions, phase: number): Net {
@@ -29,6 +31,7 @@ function buildNet(o: NetRunOptions, phase: number): Net {
     phase,
     baseDir: path.dirname(o.model),
     sizeLimits: o.sizeLimits,
+    layersPath: o.layersPath,
   });
   try {
     if (o.weights?.length) loadWeightsInto(net, o.weights);

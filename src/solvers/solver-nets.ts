@@ -8,6 +8,7 @@ import { upgradeNetParameter } from '../proto/upgrade/index.js';
 import type { NetStateSpec } from '../net/net-state.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { KdnetError } from '../errors.js';
+import { loadJsLayers } from '../layers/python/preload.js';
 
 export interface NetSource {
   param: Message;
@@ -64,4 +65,11 @@ export function testNetSources(p: Message, baseDir?: string): NetSource[] {
     else if (has(p, 'net')) for (let i = 0; i < remaining; i++) out.push(fromFile(p.net, 'net', baseDir));
   }
   return out;
+}
+
+/** loadJsLayers for every net of a solver (call it before `new Solver`; `train` does). */
+export async function loadSolverJsLayers(p: Message, options: { baseDir?: string; layersPath?: string[] } = {}): Promise<void> {
+  for (const source of [trainNetSource(p, options.baseDir), ...testNetSources(p, options.baseDir)]) {
+    await loadJsLayers(source.param, { layersPath: options.layersPath, baseDir: source.dir });
+  }
 }

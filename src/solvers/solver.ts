@@ -31,6 +31,8 @@ export interface SolverOptions {
   stage?: string[];
   level?: number;
   seed?: number;
+  /** Folders searched for the JavaScript ports of Python layers (see loadSolverJsLayers). */
+  layersPath?: string[];
 }
 
 export interface DisplayEvent {
@@ -91,12 +93,12 @@ export class Solver {
     log.info(`Creating training net from ${train.label}`);
     const filtered = filterNet(train.param, state);
     this.trainLayerParams = filtered.layer;
-    this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir });
+    this.net = new Net(filtered, { phase: state.phase, seed: this.seed(), baseDir: train.dir, layersPath: options.layersPath });
     const tests = testNetSources(param, options.baseDir);
     tests.forEach((t, i) => {
       const s = mergeState(Phase.TEST, t.param.state, (param.test_state as Message[])[i], options.stage ?? [], options.level);
       log.info(`Creating test net (#${i}) specified by ${t.label}`);
-      const testNet = new Net(filterNet(t.param, s), { phase: s.phase, seed: this.seed() + i + 1, baseDir: t.dir });
+      const testNet = new Net(filterNet(t.param, s), { phase: s.phase, seed: this.seed() + i + 1, baseDir: t.dir, layersPath: options.layersPath });
       testNet.shareParametersWith(this.net);
       this.testNets.push(testNet);
     });

@@ -6,6 +6,7 @@ import { loadSolverFile } from '../proto/load.js';
 import { Solver, type DisplayEvent, type TestEvent } from './solver.js';
 import { installSignalHandlers, type SignalEffect } from './signals.js';
 import { KdnetError } from '../errors.js';
+import { loadSolverJsLayers } from './solver-nets.js';
 import { log } from '../log.js';
 import { writeError, writeFully } from '../util/atomic-write.js';
 
@@ -20,15 +21,19 @@ export interface TrainOptions {
   sighupEffect?: SignalEffect;
   logJson?: string;
   onProgress?: (iter: number, maxIter: number) => void;
+  /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
+  layersPath?: string[];
 }
 
 export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
   const { message } = loadSolverFile(o.solver);
   if (o.iterations !== undefined) message.max_iter = o.iterations;
+  const baseDir = path.dirname(o.solver);
+  await loadSolverJsLayers(message, { baseDir, layersPath: o.layersPath });
   const json = o.logJson ? openLogJson(o.logJson) : undefined;
   try {
-    const solver = new Solver(message, { baseDir: path.dirname(o.solver), solverFile: o.solver, stage: o.stage, level: o.level });
+    const solver = new Solver(message, { baseDir, solverFile: o.solver, stage: o.stage, level: o.level, layersPath: o.layersPath });
     try {
       await run(solver, o, json);
     } catch (e) {

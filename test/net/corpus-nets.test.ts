@@ -26,7 +26,7 @@ const DEPLOY: Record<string, [string, number[]] | RegExp> = {
   'shicai__DenseNet-Caffe/DenseNet_121.prototxt': ['fc6', [1, 1000, 1, 1]],
   'tuzand__logoretrieval/models/VGG_ILSVRC_16_layers_deploy.prototxt': ['prob', [1, 1000]],
   'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/test.prototxt':
-    /^kdnet cannot run 2 layers: "proposal" \(Python\), "roi_pool5" \(ROIPooling, not in Caffe master\)$/,
+    /^kdnet cannot run 2 layers: "proposal" \(Python, no JavaScript port\), "roi_pool5" \(ROIPooling, not in Caffe master\)$/,
 };
 
 /** Per file: [C, H, W] (or [D] for vectors) of each data top except the label, which is [batch]. */
@@ -50,11 +50,11 @@ const TRAIN_VAL: Record<string, Record<string, number[]> | RegExp> = {
   'BVLC__caffe__history/1fbb5bb_parent/examples/imagenet/imagenet_train.prototxt': { data: [3, 227, 227] },
   'forresti__SqueezeNet/SqueezeNet_v1.1/train_val.prototxt': { data: [3, 227, 227] },
   'lim0606__caffe-googlenet-bn/train_val.prototxt': { data: [3, 224, 224] },
-  'BVLC__caffe/examples/pycaffe/linreg.prototxt': /^kdnet cannot run 1 layer: "loss" \(Python\)$/,
+  'BVLC__caffe/examples/pycaffe/linreg.prototxt': /^no JavaScript port of Python module 'pyloss' \(class EuclideanLossLayer\): looked for pyloss.js, pyloss.mjs, pyloss.cjs in no folder;/,
   'chuanqi305__MobileNet-SSD/voc/MobileNetSSD_train.prototxt': /^kdnet cannot run \d+ layers: .*\(PriorBox, not in Caffe master\).*\(Permute, not in Caffe master\)/,
-  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/train.prototxt': /^kdnet cannot run 1 layer: "data" \(Python\)$/,
-  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/val.prototxt': /^kdnet cannot run 1 layer: "data" \(Python\)$/,
-  'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/train.prototxt': /"input-data" \(Python\).*ROIPooling, not in Caffe master.*SmoothL1Loss, not in Caffe master/,
+  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/train.prototxt': /^no JavaScript port of Python module 'voc_layers' \(class SBDDSegDataLayer\)/,
+  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/val.prototxt': /^no JavaScript port of Python module 'voc_layers' \(class VOCSegDataLayer\)/,
+  'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/train.prototxt': /"input-data" \(Python, no JavaScript port\).*ROIPooling, not in Caffe master.*SmoothL1Loss, not in Caffe master/,
   's9xie__hed/examples/hed/train_val.prototxt': /"data" \(ImageLabelmapData, not in Caffe master\)/,
 };
 

@@ -136,8 +136,17 @@ layer { name: "q" type: "InnerProduct" bottom: "x" top: "b" param { name: "w" } 
     expect(() =>
       build(`${input('x', [1, 3])}
 layer { name: "a" type: "PriorBox" bottom: "x" top: "y" }
-layer { name: "b" type: "Python" bottom: "y" top: "z" }`),
-    ).toThrow('kdnet cannot run 2 layers: "a" (PriorBox, not in Caffe master), "b" (Python)');
+layer { name: "b" type: "Python" bottom: "y" top: "z" }
+layer { name: "c" type: "Python" bottom: "y" top: "w" python_param { module: "no_such_module" layer: "L" } }`),
+    ).toThrow(
+      expect.objectContaining({
+        message: 'kdnet cannot run 3 layers: "a" (PriorBox, not in Caffe master), "b" (Python, no JavaScript port), "c" (Python, no JavaScript port)',
+        others: [
+          expect.objectContaining({ message: expect.stringContaining('a Python layer needs python_param { module: "..." layer: "..." }') }),
+          expect.objectContaining({ message: expect.stringContaining("no JavaScript port of Python module 'no_such_module' (class L)") }),
+        ],
+      }),
+    );
   });
 
   it('names an unknown bottom blob with its position', () => {

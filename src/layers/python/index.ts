@@ -1,0 +1,2 @@
+// Python layers, run through JavaScript ports of their modules.
+import './python-layer.js';
