@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { copyLayersFromHdf5 } from '../solvers/snapshot-hdf5.js';
 import { parseCaffeText, printCaffeText, readTextFile } from './text.js';
+import { renumberForkLayerFields } from './fork-binary.js';
 
 export function readBinaryMessage(file: string, typeName: string): Message {
   let bytes: Buffer;
@@ -19,7 +20,7 @@ export function readBinaryMessage(file: string, typeName: string): Message {
     throw new KdnetError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   try {
-    return caffeType(typeName).decode(bytes) as unknown as Message;
+    return caffeType(typeName).decode(typeName === 'NetParameter' ? renumberForkLayerFields(bytes, file) : bytes) as unknown as Message;
   } catch (e) {
     throw new KdnetError(`${file}: not a binary ${typeName} (${(e as Error).message})`);
   }
