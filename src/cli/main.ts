@@ -12,6 +12,7 @@ import { registerPlot } from './plot.js';
 import { registerData } from './data.js';
 import { registerConvertWeights } from './convert-weights.js';
 import { registerDbTools } from './db-tools.js';
+import { registerDistill } from './distill.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -35,6 +36,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerData(program, io);
   registerConvertWeights(program, io);
   registerDbTools(program, io);
+  registerDistill(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.

@@ -62,18 +62,28 @@ function diagnosticsToError(diags: Diagnostic[]): KdnetError {
   return KdnetError.combine(diags.map((d) => new KdnetError(d.message, { position: d.position, path: d.path || undefined })));
 }
 
-/** Parses Caffe text of a given message type; every error in the text is thrown together as one KdnetError. */
-export function parseCaffeText<T = Message>(text: string, typeName: string, file?: string): ParsedMessage<T> {
+/** The syntax tree of Caffe text; every syntax error is thrown together as one KdnetError. */
+export function parseCaffeAst(text: string, file?: string): AstMessage {
   const { ast, problems } = parseTextFormat(text);
   if (problems.length) {
     throw KdnetError.combine(
       problems.map((p) => new KdnetError(p.message, { position: { file, line: p.line, column: p.column } })),
     );
   }
+  return ast;
+}
+
+/** A syntax tree bound to a Caffe message type (Caffe's policy for fork fields); errors thrown together. */
+export function bindCaffeAst<T = Message>(ast: AstMessage, typeName: string, file?: string): ParsedMessage<T> {
   const { message, diagnostics } = bindMessage(ast, caffeType(typeName), { file, policy: caffePolicy });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw diagnosticsToError(errors);
   return { message: message as T, warnings: diagnostics.filter((d) => d.severity === 'warning') };
+}
+
+/** Parses Caffe text of a given message type; every error in the text is thrown together as one KdnetError. */
+export function parseCaffeText<T = Message>(text: string, typeName: string, file?: string): ParsedMessage<T> {
+  return bindCaffeAst<T>(parseCaffeAst(text, file), typeName, file);
 }
 
 /** Which of NetParameter / SolverParameter a text is, judged by its top-level field names. */
