@@ -22,3 +22,5 @@ export { runForward } from './net/forward-dump.js';
 export { testNet, timeNet } from './net/test-time.js';
 export { Layer } from './layers/layer.js';
 export { registerLayer } from './layers/registry.js';
+export { convertDistillFile, convertDistillNet, writeConversion, formatConversion } from './distill/convert/index.js';
+export type { Conversion, ConversionReport, ConvertOptions } from './distill/convert/index.js';

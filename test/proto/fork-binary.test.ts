@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { caffeType, protobuf, type Message } from '../../src/proto/schema.js';
+import { LEN, VARINT, blob, floatParam, layer, tag } from '../support/fork-model.js';
 import { renumberForkLayerFields } from '../../src/proto/fork-binary.js';
 import { readCaffemodel } from '../../src/proto/weights.js';
 import { runCli } from '../../src/cli/main.js';
@@ -13,37 +14,6 @@ import { bufferIO } from '../../src/cli/io.js';
 import { setLogSink } from '../../src/log.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-fork-binary-'));
-
-type Writer = ReturnType<typeof protobuf.Writer.create>;
-const LEN = 2;
-const F32 = 5;
-const VARINT = 0;
-const tag = (field: number, wire: number) => (field << 3) | wire;
-
-/** A LayerParameter on the wire, as a fork's Caffe wrote it: name, type, bottoms, a top, then `extra`. */
-function layer(w: Writer, name: string, type: string, bottoms: string[], extra: (w: Writer) => void): void {
-  w.uint32(tag(100, LEN)).fork();
-  w.uint32(tag(1, LEN)).string(name).uint32(tag(2, LEN)).string(type);
-  for (const b of bottoms) w.uint32(tag(3, LEN)).string(b);
-  w.uint32(tag(4, LEN)).string(`${name}_out`);
-  extra(w);
-  w.ldelim();
-}
-
-/** A parameter message {field 1: float} (plus an unknown varint field 7, to show nothing is dropped). */
-function floatParam(w: Writer, field: number, value: number, unknown?: number): void {
-  w.uint32(tag(field, LEN)).fork().uint32(tag(1, F32)).float(value);
-  if (unknown !== undefined) w.uint32(tag(7, VARINT)).uint32(unknown);
-  w.ldelim();
-}
-
-function blob(w: Writer, values: number[]): void {
-  w.uint32(tag(7, LEN)).fork();
-  w.uint32(tag(7, LEN)).fork().uint32(tag(1, VARINT)).int64(values.length).ldelim(); // shape { dim }
-  w.uint32(tag(5, LEN)).fork();
-  for (const v of values) w.float(v);
-  w.ldelim().ldelim();
-}
 
 function forkModel(withTempSoftmax = true): Uint8Array {
   const w = protobuf.Writer.create();

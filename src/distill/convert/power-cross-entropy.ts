@@ -79,11 +79,12 @@ function convertOne(g: NetGraph, test: NetGraph, loss: number, report: Conversio
     `"${old.name}": ${old.type} over Softmax(Power) outputs → KnowledgeDistillation on the unscaled logits '${student.logits}' (student) and ` +
       `'${teacher.logits}' (teacher), temperature ${num(T)} (= 1 / power_param.scale ${num(1 / T)})`,
     `removed ${quoted([student.power, student.softmax, teacher.power, teacher.softmax].map((i) => g.layers[i]!))}: KnowledgeDistillation divides by T and takes both softmaxes itself`,
-    `read ${old.type} as the cross-entropy −Σ p·log q / N of the teacher's soft labels p and the student's softmax q (the caffe-users layer: SigmoidCrossEntropyLoss without the sigmoid)`,
   );
   freezeTeacher(g, teacherLayers(g, teacher.producer, student.producer), report);
   const factor = T * T;
   report.warnings.push(
+    `"${old.name}": ${old.type} is read as the cross-entropy −Σ p·log q / N of the teacher's soft labels p and the student's softmax q (the caffe-users layer: ` +
+      `SigmoidCrossEntropyLoss without its sigmoid); a build whose layer also added the binary terms (1 − p)·log(1 − q) trained a different loss, and the relation below does not hold for it`,
     `"${old.name}": the old gradient reached the student's logits through Power's 1/T: (q − p)/(N·T) per unit loss weight; KnowledgeDistillation's is ` +
       `T·(q − p)/N, T² = ${num(factor)} times larger (Hinton's T², which the old recipe lacked). ` +
       (options.matchOldGradients
