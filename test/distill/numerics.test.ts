@@ -37,10 +37,10 @@ const convert = (name: string, text: string, options: ConvertOptions = {}): Conv
   quietly(() => convertDistillFile(writeFile(dir, `${name}.prototxt`, text), options));
 
 /** One forward and backward pass: the loss top's unweighted value and d(objective)/d(input `diffOf`). */
-function run(net: Message, inputs: Record<string, number[]>, lossTop: string, diffOf: string): { loss: number; diff: number[] } {
+function run(net: Message, inputs: Record<string, number[]>, lossTop: string, diffOf: string, shape = [N, C, 1, 1]): { loss: number; diff: number[] } {
   const n = quietly(() => new Net(net, { phase: Phase.TRAIN }));
   try {
-    for (const [name, v] of Object.entries(inputs)) n.setInput(name, tf.tensor(v, [N, C, 1, 1]));
+    for (const [name, v] of Object.entries(inputs)) n.setInput(name, tf.tensor(v, shape));
     n.forward();
     const loss = n.blob(lossTop).dataSync()[0]!;
     n.backward();
@@ -59,9 +59,9 @@ const printed = (text: string, pattern: RegExp): number => Number(pattern.exec(t
 
 describe('recipe 1: CROSS_ENTROPY_LOSS over Power-scaled softmaxes → KnowledgeDistillation', () => {
   const [T, W] = [4, 0.7];
-  const recipe = `name: "kd_numerics"
-input: "s_logits" ${dims}
-input: "t_logits" ${dims}
+  const recipe = (shape: number[]) => `name: "kd_numerics"
+input: "s_logits" ${shape.map((d) => `input_dim: ${d}`).join(' ')}
+input: "t_logits" ${shape.map((d) => `input_dim: ${d}`).join(' ')}
 force_backward: true
 layers { name: "s_temp" type: POWER bottom: "s_logits" top: "s_T" power_param { power: 1 scale: 0.25 shift: 0 } }
 layers { name: "s_soft" type: SOFTMAX bottom: "s_T" top: "q" }
@@ -70,42 +70,55 @@ layers { name: "t_soft" type: SOFTMAX bottom: "t_T" top: "p" }
 layers { name: "kd" type: CROSS_ENTROPY_LOSS bottom: "q" bottom: "p" top: "kd" loss_weight: ${W} }
 `;
 
-  /** The old recipe by hand: L = −Σ p·log q / N with q, p the softmaxes at T; gradient on the unscaled student logits. */
-  function oldRecipe() {
+  /**
+   * The old recipe by hand on N×C×H×W logits: Caffe's Softmax over C at each position, L = −Σ p·log q / N
+   * (the old layer divides by the batch size); the gradient on the unscaled student logits.
+   */
+  function oldRecipe([n, c, h, w]: number[], zs: number[], zt: number[]) {
+    const hw = h! * w!;
     let loss = 0;
     let entropy = 0;
-    const grad: number[] = [];
-    rows(student).forEach((zs, n) => {
-      const q = softmaxAt(zs, T);
-      const p = softmaxAt(rows(teacher)[n]!, T);
-      p.forEach((pk, k) => {
-        loss -= (pk * Math.log(q[k]!)) / N;
-        entropy -= (pk * Math.log(pk)) / N;
-        grad.push((W * (q[k]! - pk)) / (N * T)); // through Softmax: (q − p)/N; through Power: × 1/T
-      });
-    });
+    const grad = new Array<number>(zs.length).fill(0);
+    for (let i = 0; i < n!; i++) {
+      for (let j = 0; j < hw; j++) {
+        const at = Array.from({ length: c! }, (_, k) => i * c! * hw + k * hw + j);
+        const q = softmaxAt(at.map((x) => zs[x]!), T);
+        const p = softmaxAt(at.map((x) => zt[x]!), T);
+        at.forEach((x, k) => {
+          loss -= (p[k]! * Math.log(q[k]!)) / n!;
+          entropy -= (p[k]! * Math.log(p[k]!)) / n!;
+          grad[x] = (W * (q[k]! - p[k]!)) / (n! * T); // through Softmax: (q − p)/N; through Power: × 1/T
+        });
+      }
+    }
     return { loss, entropy, grad };
   }
 
-  it('loss: KL = the old cross-entropy minus the teacher entropy; gradient: the printed T² times the old one', () => {
-    const c = convert('r1', recipe);
-    const kd = (c.net.layer as Message[]).find((l) => l.name === 'kd')!;
-    expect(kd.type).toBe('KnowledgeDistillation');
-    const old = oldRecipe();
-    const got = run(c.net, { s_logits: student, t_logits: teacher }, 'kd', 's_logits');
-    expect(got.loss).toBeCloseTo(old.loss - old.entropy, 5);
-    const warning = c.warnings.join('\n');
-    const factor = printed(warning, /T² = ([\d.]+) times larger/);
-    expect(factor).toBe(T * T);
-    expectClose(got.diff, old.grad.map((g) => factor * g));
-  });
+  const spatial = [2, 3, 2, 2];
+  const cases: Array<[string, number[], number[], number[]]> = [
+    ['N×C logits', [N, C, 1, 1], student, teacher],
+    ['N×C×H×W logits', spatial, Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3), Array.from({ length: 24 }, (_, i) => Math.cos(i * 0.9) * 5)],
+  ];
+  for (const [what, shape, zs, zt] of cases) {
+    it(`${what}: KL = the old cross-entropy minus the teacher entropy; gradient = the printed T² times the old one`, () => {
+      const c = convert(`r1_${shape.join('x')}`, recipe(shape));
+      const kd = (c.net.layer as Message[]).find((l) => l.name === 'kd')!;
+      expect(kd.type).toBe('KnowledgeDistillation');
+      const old = oldRecipe(shape, zs, zt);
+      const got = run(c.net, { s_logits: zs, t_logits: zt }, 'kd', 's_logits', shape);
+      expect(got.loss).toBeCloseTo(old.loss - old.entropy, 5);
+      const factor = printed(c.warnings.join('\n'), /T² = ([\d.]+) times larger/);
+      expect(factor).toBe(T * T);
+      expectClose(got.diff, old.grad.map((g) => factor * g));
+    });
+  }
 
   it('with the printed equivalent loss_weight (--match-old-gradients), the gradient is the old one', () => {
-    const plain = convert('r1_plain', recipe);
+    const plain = convert('r1_plain', recipe([N, C, 1, 1]));
     const equivalent = printed(plain.warnings.join('\n'), /loss_weight ([\d.e-]+) \(= [\d.]+ \/ T²\) trains exactly/);
-    const c = convert('r1_match', recipe, { matchOldGradients: true });
+    const c = convert('r1_match', recipe([N, C, 1, 1]), { matchOldGradients: true });
     expect((c.net.layer as Message[]).find((l) => l.name === 'kd')!.loss_weight[0]).toBeCloseTo(equivalent, 7);
-    expectClose(run(c.net, { s_logits: student, t_logits: teacher }, 'kd', 's_logits').diff, oldRecipe().grad);
+    expectClose(run(c.net, { s_logits: student, t_logits: teacher }, 'kd', 's_logits').diff, oldRecipe([N, C, 1, 1], student, teacher).grad);
   });
 });
 

@@ -11,7 +11,7 @@
 // KnowledgeDistillation on the unscaled logits: loss KL(p‖q) = L − H(p)/N, gradient T·(q − p)/N. So with the
 // same loss_weight w the new gradient is T² times the old one (Hinton's T² factor, which the old recipe
 // lacked), and loss_weight w/T² reproduces the old training exactly.
-import type { Message } from '../../proto/schema.js';
+import { caffeEnum, newMessage, type Message } from '../../proto/schema.js';
 import { Phase } from '../../net/net-state.js';
 import { NetGraph } from './graph.js';
 import { teacherLayers, freezeTeacher } from './teacher.js';
@@ -74,11 +74,14 @@ function convertOne(g: NetGraph, test: NetGraph, loss: number, report: Conversio
   const w = lossWeight(old);
   const weight = options.matchOldGradients ? w / (T * T) : w;
   const kd = replacementLoss(old, 'KnowledgeDistillation', [student.logits, teacher.logits], ['knowledge_distillation_param', 'KnowledgeDistillationParameter', { temperature: T }], weight);
+  // The old layer divided by the batch size; KnowledgeDistillation's default (VALID) divides by N·H·W.
+  kd.loss_param = newMessage('LossParameter', { normalization: caffeEnum('LossParameter.NormalizationMode').values.BATCH_SIZE });
 
   report.changes.push(
     `"${old.name}": ${old.type} over Softmax(Power) outputs → KnowledgeDistillation on the unscaled logits '${student.logits}' (student) and ` +
       `'${teacher.logits}' (teacher), temperature ${num(T)} (= 1 / power_param.scale ${num(1 / T)})`,
     `removed ${quoted([student.power, student.softmax, teacher.power, teacher.softmax].map((i) => g.layers[i]!))}: KnowledgeDistillation divides by T and takes both softmaxes itself`,
+    `"${old.name}": loss_param { normalization: BATCH_SIZE }, dividing by the batch size as ${old.type} did (the layer's default divides by N·H·W for spatial logits; the same for N×C logits)`,
   );
   freezeTeacher(g, teacherLayers(g, teacher.producer, student.producer), report);
   const factor = T * T;
