@@ -33,3 +33,5 @@ export { loadSolverJsLayers } from './solvers/solver-nets.js';
 export { layerSearchDirs, parseLayersPath } from './layers/python/search-path.js';
 export type { JsLayerSearch } from './layers/python/search-path.js';
 export { JsBlob } from './layers/python/js-blob.js';
+export { convertDistillFile, convertDistillNet, writeConversion, formatConversion } from './distill/convert/index.js';
+export type { Conversion, ConversionReport, ConvertOptions } from './distill/convert/index.js';

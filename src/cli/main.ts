@@ -13,6 +13,7 @@ import { registerData } from './data.js';
 import { registerConvertWeights } from './convert-weights.js';
 import { registerDbTools } from './db-tools.js';
 import { registerExtract } from './extract.js';
+import { registerDistill } from './distill.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -39,6 +40,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerConvertWeights(program, io);
   registerDbTools(program, io);
   registerExtract(program, io, setExit);
+  registerDistill(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.

@@ -6,6 +6,7 @@ import { caffeType, type Message, type Type } from './schema.js';
 import { isDeclaredField, leadingName, scanTopLevel, type TopLevelField } from './wire-check.js';
 import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
+import { renumberForkLayerFields } from './fork-binary.js';
 
 /** A file's bytes, or one error saying why it cannot be read (missing, a folder, no permission). */
 export function readUserBytes(file: string, what: string): Buffer {
@@ -28,7 +29,9 @@ export function readBinaryMessage(file: string, typeName: string): Message {
   return decodeBinaryMessage(readUserBytes(file, `the ${typeName} file`), typeName, file);
 }
 
-export function decodeBinaryMessage(bytes: Uint8Array, typeName: string, file: string): Message {
+export function decodeBinaryMessage(raw: Uint8Array, typeName: string, file: string): Message {
+  // The distillation forks' layer parameters sit at field numbers master gives to other parameters.
+  const bytes = typeName === 'NetParameter' ? renumberForkLayerFields(raw, file) : raw;
   const notIt = (why: string) => new KdnetError(`${file}: not a binary ${typeName} file: ${why}`);
   const type = caffeType(typeName);
   const scan = scanTopLevel(bytes, (f) => (type.fieldsById[f] ? `${type.fieldsById[f]!.name} record` : `field ${f}`));

@@ -84,7 +84,7 @@ function problemsError(problems: Problem[], omitted: number | 'unknown' = 0): Kd
 }
 
 /** The syntax tree of a text, or every syntax problem in it thrown as one KdnetError. */
-function parseOrThrow(text: string, file?: string): AstMessage {
+export function parseCaffeAst(text: string, file?: string): AstMessage {
   const { ast, problems, omitted, stoppedEarly } = parseTextFormat(text);
   if (problems.length) {
     const listed = problems.map((p) => ({ message: p.message, position: { file, line: p.line, column: p.column } }));
@@ -93,7 +93,8 @@ function parseOrThrow(text: string, file?: string): AstMessage {
   return ast;
 }
 
-function bindCaffeAst<T>(ast: AstMessage, typeName: string, file?: string): ParsedMessage<T> {
+/** A syntax tree bound to a Caffe message type (Caffe's policy for fork fields); errors thrown together. */
+export function bindCaffeAst<T = Message>(ast: AstMessage, typeName: string, file?: string): ParsedMessage<T> {
   const { message, diagnostics, omittedErrors } = bindMessage(ast, caffeType(typeName), {
     file,
     policy: caffePolicy,
@@ -106,7 +107,7 @@ function bindCaffeAst<T>(ast: AstMessage, typeName: string, file?: string): Pars
 
 /** Parses Caffe text of a given message type; every error in the text is thrown together as one KdnetError. */
 export function parseCaffeText<T = Message>(text: string, typeName: string, file?: string): ParsedMessage<T> {
-  return bindCaffeAst<T>(parseOrThrow(text, file), typeName, file);
+  return bindCaffeAst<T>(parseCaffeAst(text, file), typeName, file);
 }
 
 /** Which of NetParameter / SolverParameter a syntax tree is, judged by its top-level field names. */
@@ -139,7 +140,7 @@ export function readTextFile(file: string): string {
 }
 
 export function readCaffeTextFile<T = Message>(file: string, typeName?: CaffeMessageKind): ParsedMessage<T> & { kind: CaffeMessageKind } {
-  const ast = parseOrThrow(readTextFile(file), file);
+  const ast = parseCaffeAst(readTextFile(file), file);
   const kind = typeName ?? kindOf(ast);
   return { ...bindCaffeAst<T>(ast, kind, file), kind };
 }
