@@ -5,6 +5,7 @@ import path from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import { ClassicLevel } from 'classic-level';
 import { KdnetError } from '../../errors.js';
+import { describeFsError } from '../../util/atomic-write.js';
 import { requireCaffeLmdbFormat } from './lmdb-format.js';
 import type { Backend } from './backend.js';
 
@@ -44,14 +45,30 @@ abstract class AtomicDbWriter implements DbWriter {
   private async commit(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length) await this.flush(batch);
+    if (batch.length) await this.failingAsUserError(() => this.flush(batch));
   }
 
   async finish(): Promise<void> {
     await this.commit();
-    await this.close();
+    await this.failingAsUserError(async () => {
+      await this.close();
+      fs.renameSync(this.tmp, this.path);
+    });
     this.done = true;
-    fs.renameSync(this.tmp, this.path);
+  }
+
+  /**
+   * A database binding's failure while writing (LMDB's "No space left on device", LevelDB's "IO error: ...")
+   * is the user's disk, not a bug: one error naming the database and the cause.
+   */
+  private async failingAsUserError(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      if (e instanceof KdnetError) throw e;
+      const cause = describeFsError(e) ?? (e as Error)?.message ?? String(e);
+      throw new KdnetError(`cannot write the database ${this.path}: ${cause}`);
+    }
   }
 
   async abort(): Promise<void> {
