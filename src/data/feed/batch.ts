@@ -11,10 +11,27 @@ export interface Batch {
   labels: Float32Array;
 }
 
-export async function loadBatch(source: SampleSource, transformer: DataTransformer, batchSize: number): Promise<Batch> {
-  const pending: PendingSample[] = [];
-  for (let i = 0; i < batchSize; i++) pending.push(await source.next());
-  const pixels = await Promise.all(pending.map((p) => p.pixels()));
+/**
+ * Reads and transforms the next batch. `maxElements` bounds the batch (the net's run-time size limits): it is
+ * checked on the first sample's shape, before the other batch_size − 1 are read or anything is allocated.
+ */
+export async function loadBatch(source: SampleSource, transformer: DataTransformer, batchSize: number, maxElements = Infinity): Promise<Batch> {
+  const first = await source.next();
+  const firstPixels = first.pixels();
+  if (Number.isFinite(maxElements)) {
+    const out = transformer.outputShape(await firstPixels, first.where);
+    const shape = [batchSize, out.channels, out.height, out.width];
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count > maxElements) {
+      throw new KdnetError(
+        `a batch of shape [${shape.join(', ')}] (batch_size ${batchSize}, samples like ${first.where}) holds ${count} elements, more than the ` +
+          `run-time limit of ${maxElements} (--max-blob-elements / --memory-limit, or KDNET_MAX_BLOB_ELEMENTS / KDNET_MEMORY_LIMIT)`,
+      );
+    }
+  }
+  const pending: PendingSample[] = [first];
+  for (let i = 1; i < batchSize; i++) pending.push(await source.next());
+  const pixels = await Promise.all([firstPixels, ...pending.slice(1).map((p) => p.pixels())]);
   return transformBatch(pending, pixels, transformer);
 }
 

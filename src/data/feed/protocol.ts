@@ -38,6 +38,8 @@ export interface FeedConfig {
   seed: number;
   /** Batches read ahead (data_param.prefetch). */
   prefetch: number;
+  /** Most elements one batch may hold (the net's run-time size limits), checked before a batch is read. */
+  maxBatchElements?: number;
   /** Continue from this cursor (a resumed snapshot) rather than from the start. */
   resume?: FeedState;
 }

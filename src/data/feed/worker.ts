@@ -63,7 +63,7 @@ async function run(): Promise<void> {
     }
     if (closing()) break;
     const batch =
-      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer!, config.batchSize);
+      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer!, config.batchSize, config.maxBatchElements);
     const state = { source: resumable ? source.saveState() : undefined, rng: rng.getState(), transformRng: transformRng.getState() };
     post({ type: 'batch', ...batch, state }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
   }

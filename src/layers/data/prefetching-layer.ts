@@ -10,6 +10,7 @@ import { resolveDataPath } from '../../util/resolve-path.js';
 import { isKdnetError } from '../../errors.js';
 import { Phase } from '../../net/net-state.js';
 import { log } from '../../log.js';
+import { resolveSizeLimits } from '../../net/size-limits.js';
 
 type Batch = ReturnType<PrefetchClient['next']>;
 
@@ -59,7 +60,9 @@ export abstract class PrefetchingLayer extends SourceLayer {
 
   setup(): Shape[] {
     if (!this.client) {
-      this.config = this.feedConfig();
+      const limits = this.ctx.sizeLimits ?? resolveSizeLimits();
+      // A batch is one blob: at most maxBlobElements, and within the net's memory (4 bytes an element).
+      this.config = { ...this.feedConfig(), maxBatchElements: Math.min(limits.maxBlobElements, Math.floor(limits.memoryBytes / 4)) };
       this.start(this.config);
       log.info(`output data size: ${this.ready!.shape.join(',')}`);
     }

@@ -9,6 +9,7 @@ import { encodeImage } from '../../../src/data/image.js';
 import { writeMeanFile } from '../../../src/data/mean.js';
 import { Phase } from '../../../src/net/net-state.js';
 import type { DataLayer } from '../../../src/layers/data/data.js';
+import type { KdnetError } from '../../../src/errors.js';
 import { dataNet, netFromText, pixels, tempDir, writeDatums } from '../../support/data.js';
 
 const dir = tempDir();
@@ -122,5 +123,18 @@ describe('Data layer', () => {
       b.forward();
       expect([...labels(b), ...Array.from(b.blob('data').dataSync())]).toEqual(expected[k]);
     }
+  });
+
+  it('a batch_size beyond the run-time size limit is one error naming the layer before the batch is read', () => {
+    const text = dataNet(db, 'LMDB', 1_000_000_000);
+    const before = process.memoryUsage().rss;
+    let report = '';
+    try {
+      netFromText(text, Phase.TRAIN);
+    } catch (e) {
+      report = (e as KdnetError).report();
+    }
+    expect(report).toMatch(/layer "data".*a batch of shape \[1000000000, 1, 2, 2\].*4000000000 elements, more than the run-time limit/s);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
   });
 });
