@@ -158,4 +158,3 @@ describe('an HDF5Data list naming a file that is not HDF5', () => {
     expect(r.stdout + r.stderr).not.toMatch(/HDF5-DIAG|truncated or corrupt/);
   }, 300_000);
 });
-});
