@@ -103,6 +103,10 @@ export function readHdf5<T>(file: string, read: (root: H5Group) => T, context: s
   } catch (e) {
     throw new KdnetError(`${context}: cannot open HDF5 file ${file} (${(e as Error).message})`);
   }
+  // h5wasm reports a failed open as a negative id, not an exception.
+  if (Number((f as unknown as { file_id: bigint | number }).file_id) < 0) {
+    throw new KdnetError(`${context}: ${file}: the HDF5 library cannot open it although it carries HDF5's signature (truncated or damaged?)`);
+  }
   try {
     return read(f as unknown as H5Group);
   } catch (e) {

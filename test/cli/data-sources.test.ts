@@ -2,7 +2,7 @@
 // empty or unrelated directory, LMDB's data file, or the other store; an HDF5Data list naming a missing or
 // non-HDF5 file. Each is one exit-1 message naming the layer and the path (and the list line), nothing is
 // ever written beside what the user named, and the HDF5 library's diagnostics never reach the user.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { initBackend } from '../../src/backend/select.js';
 import { hdf5Ready } from '../../src/data/hdf5-file.js';
+import { createDbWriter } from '../../src/data/db/index.js';
 import { writeDatums } from '../support/data.js';
 import { writeH5 } from '../support/h5.js';
 import { cliFromSource, projectRequire, runCliProcess } from '../support/cli-process.js';
@@ -57,6 +58,13 @@ function kdnetTempDirs(): string[] {
 }
 
 const records = [0, 1, 2].map((i) => ({ channels: 1, height: 2, width: 2, data: Uint8Array.of(i, i, i, i), label: i }));
+
+afterAll(() => {
+  // The read-only database folder must be writable again for its files to be removed.
+  const ro = path.join(outside, 'readonly_lmdb');
+  if (fs.existsSync(ro)) fs.chmodSync(ro, 0o755);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   await initBackend('cpu', true);
@@ -110,6 +118,16 @@ describe('a Data source that is not the database asked for', () => {
     expect(kdnetTempDirs()).toEqual(tempsBefore);
   });
 
+  it('a database that fails mid-read leaves no private view behind', async () => {
+    const bad = path.join(outside, 'bad_lmdb');
+    const w = createDbWriter(bad, 'lmdb');
+    await w.put('00000000', Uint8Array.of(0xff, 0xff, 0xff));
+    await w.finish();
+    const tempsBefore = kdnetTempDirs();
+    expectOneError(await testNet('junk', dataLayer(bad, 'LMDB')), /bad_lmdb: record '00000000': not a Caffe Datum/);
+    expect(kdnetTempDirs()).toEqual(tempsBefore);
+  });
+
   // As root every directory is writable; a user without write permission is the real case (LMDB alone fails
   // there with "Permission denied" because it must create lock.mdb).
   const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
@@ -157,5 +175,4 @@ describe('an HDF5Data list naming a file that is not HDF5', () => {
     expect(r.stderr).toMatch(/list2\.txt:2: .*notes\.h5: not an HDF5 file/);
     expect(r.stdout + r.stderr).not.toMatch(/HDF5-DIAG|truncated or corrupt/);
   }, 300_000);
-});
 });

@@ -1,6 +1,6 @@
 // `kdnet forward --input blob=x.npy` with .npy files a user may hand it: converted as numpy would, or one
 // exit-1 message naming the file and the blob (never a tfjs error or an internal error).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,10 @@ function expectOneError(r: { code: number; stderr: string }, pattern: RegExp) {
   expect(errors[0]).toMatch(pattern);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 }
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   await initBackend('cpu', true);

@@ -1,7 +1,7 @@
 // Weights files a user hands kdnet (--weights), met through the CLI: garbage, truncated, empty or foreign
 // files, blobs whose data does not fill their shape, non-finite values, missing files. Each is one message
 // naming the file (and layer, blob) with exit 1, or a warning where Caffe would go on.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +43,10 @@ function writeWeights(name: string, object: Record<string, unknown>): string {
 const ramp = (n: number) => Array.from({ length: n }, (_, i) => i / 10);
 /** Weights for the net's InnerProduct "ip" (10 outputs, 5 inputs) with the given weight blob. */
 const ipLayer = (weight: Record<string, unknown>) => ({ name: 'ip', blobs: [weight, { shape: { dim: [10] }, data: ramp(10) }] });
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   await initBackend('cpu', true);

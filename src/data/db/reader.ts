@@ -23,6 +23,26 @@ export interface DbReader {
   close(): Promise<void>;
 }
 
+const VIEW_PREFIX = 'kdnet-lmdb-';
+
+/** Views left by kdnet processes that died before closing their databases (a killed run, an exit mid-read). */
+function removeStaleViews(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = Number(/^kdnet-lmdb-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    fs.rmSync(nodePath.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * LMDB writes a lock file (lock.mdb) beside the data even to read, and cannot read where it cannot write one
  * (the binding offers no MDB_NOLOCK). kdnet opens the data file through a private folder holding a link to it:
@@ -36,7 +56,8 @@ class LmdbReader implements DbReader {
   constructor(readonly path: string) {
     requireCaffeLmdbFormat();
     try {
-      this.view = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kdnet-lmdb-'));
+      removeStaleViews();
+      this.view = fs.mkdtempSync(nodePath.join(os.tmpdir(), `${VIEW_PREFIX}${process.pid}-`));
     } catch (e) {
       throw new KdnetError(`${path}: cannot create the private folder kdnet reads LMDB through in ${os.tmpdir()} (set TMPDIR): ${(e as Error).message}`);
     }

@@ -40,7 +40,12 @@ export class DatumSource implements SampleSource {
     const source = new DatumSource(await openDbReader(dbPath, backend), color);
     if (skip > 0) {
       log.info(`Skipping first ${skip} data points.`);
-      for (let i = 0; i < skip; i++) await source.nextRecord();
+      try {
+        for (let i = 0; i < skip; i++) await source.nextRecord();
+      } catch (e) {
+        await source.close().catch(() => {});
+        throw e;
+      }
     }
     return source;
   }

@@ -45,27 +45,33 @@ async function run(): Promise<void> {
   const rng = new Rng(config.seed);
   const transformRng = rng.fork();
   const source = await openSource(rng);
-  // WindowData transforms its windows itself.
-  const transformer = source instanceof WindowSampler ? undefined : new DataTransformer(config.transform, config.train, transformRng);
-  const resumable = 'saveState' in source;
-  if (config.resume) {
-    if (resumable) await source.restoreState(config.resume.source);
-    rng.setState(config.resume.rng);
-    transformRng.setState(config.resume.transformRng);
-  }
-  const closing = () => Atomics.load(signal, SIGNAL.closing) === 1;
-  for (let produced = 0; !closing(); produced++) {
-    // Wait for the layer to take a batch when `prefetch` are already waiting.
-    for (;;) {
-      const consumed = Atomics.load(signal, SIGNAL.consumed);
-      if (produced - consumed < config.prefetch || closing()) break;
-      Atomics.wait(signal, SIGNAL.consumed, consumed);
+  try {
+    // WindowData transforms its windows itself.
+    const transformer = source instanceof WindowSampler ? undefined : new DataTransformer(config.transform, config.train, transformRng);
+    const resumable = 'saveState' in source;
+    if (config.resume) {
+      if (resumable) await source.restoreState(config.resume.source);
+      rng.setState(config.resume.rng);
+      transformRng.setState(config.resume.transformRng);
     }
-    if (closing()) break;
-    const batch =
-      source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer!, config.batchSize, config.maxBatchElements);
-    const state = { source: resumable ? source.saveState() : undefined, rng: rng.getState(), transformRng: transformRng.getState() };
-    post({ type: 'batch', ...batch, state }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
+    const closing = () => Atomics.load(signal, SIGNAL.closing) === 1;
+    for (let produced = 0; !closing(); produced++) {
+      // Wait for the layer to take a batch when `prefetch` are already waiting.
+      for (;;) {
+        const consumed = Atomics.load(signal, SIGNAL.consumed);
+        if (produced - consumed < config.prefetch || closing()) break;
+        Atomics.wait(signal, SIGNAL.consumed, consumed);
+      }
+      if (closing()) break;
+      const batch =
+        source instanceof WindowSampler ? await source.nextBatch(config.batchSize) : await loadBatch(source, transformer!, config.batchSize, config.maxBatchElements);
+      const state = { source: resumable ? source.saveState() : undefined, rng: rng.getState(), transformRng: transformRng.getState() };
+      post({ type: 'batch', ...batch, state }, [batch.data.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
+    }
+  } catch (e) {
+    // Release the database on a failure too: LevelDB allows one open handle per process, LMDB's view is removed.
+    await source.close().catch(() => {});
+    throw e;
   }
   // Release the database (LevelDB allows one open handle per process) before the layer lets go.
   await source.close();
