@@ -11,6 +11,7 @@ import { isKnownLayerType } from '../layers/catalog.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
+import { assertNetStructure } from './structure.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -81,6 +82,7 @@ export class Net {
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
     }
+    assertNetStructure(param); // Net::Init's checks, all reported together before any layer is set up
     this.checkTypes(param.layer as Message[]);
     (param.layer as Message[]).forEach((lp, i) => this.appendLayer(lp, i, options.verbose ?? false));
     this.resolveBackward(param.force_backward === true);
