@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkFile, unknownTypesError, type CheckReport } from '../net/check.js';
+import { checkFile, checkError, type CheckReport } from '../net/check.js';
 import { parsePhase } from '../net/net-state.js';
 import { formatTable, type CliIO } from './io.js';
 import { initBackend } from '../backend/select.js';
@@ -19,7 +19,7 @@ export function formatCheckReport(r: CheckReport): string {
     r.layers.map((l) => [
       String(l.index),
       l.name,
-      l.known ? l.type : `${l.type} (not in Caffe master)`,
+      l.known ? (l.runnable ? l.type : `${l.type} (kdnet cannot run)`) : `${l.type} (not in Caffe master)`,
       l.bottoms.join(',') || '-',
       l.tops.join(',') || '-',
       l.phases,
@@ -50,22 +50,22 @@ export function registerCheck(program: Command, io: CliIO, setExit: (code: numbe
     .description('parse, upgrade and filter a net or solver file and print what it holds (static: opens nothing else)')
     .argument('<file>', 'net or solver .prototxt')
     .option('--phase <phase>', 'show only the layers of TRAIN or TEST')
-    .option('--level <n>', 'NetState level used for include/exclude rules', '0')
+    .option('--level <n>', 'NetState level used for include/exclude rules (default 0)')
     .option('--stage <stage...>', 'NetState stages used for include/exclude rules')
     .option('--input-shape <blob=dims...>', 'shape of a blob kdnet cannot know statically, e.g. data=64,1,28,28')
     .option('--solver', 'read the file as a SolverParameter (default: detected)')
     .option('--net', 'read the file as a NetParameter (default: detected)')
-    .action(async (file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[] }) => {
+    .action(async (file: string, o: { phase?: string; level?: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[] }) => {
       const kind = o.solver ? 'SolverParameter' : o.net ? 'NetParameter' : undefined;
       await initBackend('cpu', true); // shape inference only: the cheapest backend
       const report = checkFile(
         file,
-        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []) },
+        { phase: o.phase ? parsePhase(o.phase) : undefined, level: o.level === undefined ? undefined : Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []) },
         kind,
       );
       io.out(formatCheckReport(report));
       if (report.kind === 'NetParameter') {
-        const err = unknownTypesError(report);
+        const err = checkError(report);
         if (err) throw err;
       }
       setExit(0);
