@@ -86,7 +86,7 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
   const perPhase: PhaseProblems[] = [];
   for (const phase of phases) {
     const filtered = filterNet(net, { phase, level: opts.level ?? 0, stage: opts.stage ?? [] });
-    const { rows, errors } = inferShapes(filtered, phase, opts.inputShapes);
+    const { rows, errors } = inferShapes(filtered, phase, opts.inputShapes, path.dirname(file));
     perPhase.push({ phase, errors: [...structureErrors(filtered), ...errors] });
     (filtered.layer as Message[]).forEach((l, i) => inferred.has(l) || inferred.set(l, rows[i]!));
     totals.push({

@@ -69,13 +69,14 @@ function setupShapeOnly(layer: Layer, lp: Message, bottoms: Shape[]): { tops: Sh
   return error ? [error] : { tops, params };
 }
 
-export function inferShapes(net: Message, phase: number, known: Record<string, Shape> = {}): ShapeInference {
+/** `baseDir`: the net file's folder, where layers find their side files (InfogainLoss's H), as in the Net. */
+export function inferShapes(net: Message, phase: number, known: Record<string, Shape> = {}, baseDir?: string): ShapeInference {
   const shapes = new Map<string, Shape | undefined>(Object.entries(known));
   const rows: LayerShapes[] = [];
   const errors: KdnetError[] = [];
   for (const lp of net.layer as Message[]) {
     const bottoms = (lp.bottom as string[]).map((b) => shapes.get(b));
-    const layer = describeLayer(lp, phase);
+    const layer = describeLayer(lp, phase, baseDir);
     let tops: (Shape | undefined)[] = (lp.top as string[]).map(() => undefined);
     let params = 0;
     let flops: number | undefined;

@@ -15,9 +15,9 @@ import { declaredShapeErrors } from './blob-limits.js';
 import './all-layers.js';
 
 /** A layer object used only for its metadata (bottomCount, topCount, ...): never set up. */
-export function describeLayer(lp: Message, phase = 0): Layer | undefined {
+export function describeLayer(lp: Message, phase = 0, baseDir?: string): Layer | undefined {
   const Factory = layerFactory(lp.type);
-  return Factory && new Factory(lp, { phase, rng: new Rng(1) });
+  return Factory && new Factory(lp, { phase, rng: new Rng(1), baseDir });
 }
 
 const range = ([min, max]: [number, number]) => (min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`);
