@@ -60,3 +60,16 @@ export class KdnetError extends Error {
 export function isKdnetError(e: unknown): e is KdnetError {
   return e instanceof KdnetError;
 }
+
+/** How many problems one report lists before it says how many more there are. */
+export const REPORTED_ERRORS_LIMIT = 20;
+
+/**
+ * All problems as one error, listing the first `limit` and then "… and N more": a net with thousands of
+ * broken layers gets a readable report, not thousands of lines.
+ */
+export function combineBounded(errors: KdnetError[], limit = REPORTED_ERRORS_LIMIT): KdnetError {
+  if (errors.length <= limit) return KdnetError.combine(errors);
+  const rest = errors.length - limit;
+  return KdnetError.combine([...errors.slice(0, limit), new KdnetError(`… and ${rest} more problem${rest > 1 ? 's' : ''}`)]);
+}

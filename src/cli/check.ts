@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { checkFile, unknownTypesError, type CheckReport } from '../net/check.js';
+import { addLayersPathOption } from './layers-path.js';
+import { portLabel } from '../layers/python/check-ports.js';
+import { checkFile, checkError, type CheckReport } from '../net/check.js';
 import { parsePhase } from '../net/net-state.js';
 import { formatTable, type CliIO } from './io.js';
 import { initBackend } from '../backend/select.js';
-import { parseInputShapes } from './args.js';
 import { KdnetError } from '../errors.js';
-import { addLayersPathOption } from './layers-path.js';
-import { missingPortsError, portLabel } from '../layers/python/check-ports.js';
 
 export function formatCheckReport(r: CheckReport): string {
   let out = `${r.file}: ${r.kind === 'NetParameter' ? `net "${r.name}", ${r.format} format` : 'solver'}\n`;
@@ -22,7 +21,7 @@ export function formatCheckReport(r: CheckReport): string {
     r.layers.map((l) => [
       String(l.index),
       l.name,
-      l.jsPort ? portLabel(l.jsPort) : l.known ? l.type : `${l.type} (not in Caffe master)`,
+      l.jsPort ? portLabel(l.jsPort) : l.known ? (l.runnable ? l.type : `${l.type} (kdnet cannot run)`) : `${l.type} (not in Caffe master)`,
       l.bottoms.join(',') || '-',
       l.tops.join(',') || '-',
       l.phases,
@@ -37,28 +36,38 @@ export function formatCheckReport(r: CheckReport): string {
   return out;
 }
 
+function parseInputShapes(specs: string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec);
+    if (!m) throw new KdnetError(`--input-shape expects BLOB=D1,D2,..., got '${spec}'`);
+    out[m[1]!] = m[2]!.split(',').map(Number);
+  }
+  return out;
+}
+
 export function registerCheck(program: Command, io: CliIO, setExit: (code: number) => void): void {
   addLayersPathOption(program.command('check'))
     .description('parse, upgrade and filter a net or solver file and print what it holds (static: opens nothing else)')
     .argument('<file>', 'net or solver .prototxt')
     .option('--phase <phase>', 'show only the layers of TRAIN or TEST')
-    .option('--level <n>', 'NetState level used for include/exclude rules', '0')
+    .option('--level <n>', 'NetState level used for include/exclude rules (default 0)')
     .option('--stage <stage...>', 'NetState stages used for include/exclude rules')
     .option('--input-shape <blob=dims...>', 'shape of a blob kdnet cannot know statically, e.g. data=64,1,28,28')
     .option('--solver', 'read the file as a SolverParameter (default: detected)')
     .option('--net', 'read the file as a NetParameter (default: detected)')
-    .action(async (file: string, o: { phase?: string; level: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[]; layersPath?: string[] }) => {
+    .action(async (file: string, o: { phase?: string; level?: string; stage?: string[]; solver?: boolean; net?: boolean; inputShape?: string[]; layersPath?: string[] }) => {
       const kind = o.solver ? 'SolverParameter' : o.net ? 'NetParameter' : undefined;
       await initBackend('cpu', true); // shape inference only: the cheapest backend
       const report = checkFile(
         file,
-        { phase: o.phase ? parsePhase(o.phase) : undefined, level: Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []), layersPath: o.layersPath },
+        { phase: o.phase ? parsePhase(o.phase) : undefined, level: o.level === undefined ? undefined : Number(o.level), stage: o.stage, inputShapes: parseInputShapes(o.inputShape ?? []), layersPath: o.layersPath },
         kind,
       );
       io.out(formatCheckReport(report));
       if (report.kind === 'NetParameter') {
-        const errors = [unknownTypesError(report), missingPortsError(report.layers)].filter((e): e is KdnetError => !!e);
-        if (errors.length) throw KdnetError.combine(errors);
+        const err = checkError(report);
+        if (err) throw err;
       }
       setExit(0);
     });

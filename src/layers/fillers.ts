@@ -88,8 +88,26 @@ export function fillValues(filler: Message | undefined, shape: number[], rng: Rn
 let shapeOnly = false;
 
 /**
- * Runs `fn` with fillers producing zeros instead of random values: static shape inference (`kdnet check`)
- * sets layers up to learn their shapes and parameter counts without paying for random fills.
+ * What a parameter blob is during shape-only set-up: its shape and size, and no memory. Layers only read
+ * `shape`/`size` of their blobs in setup; anything else (compute, backward) is never called on a layer set
+ * up this way, and would fail loudly as a bug.
+ */
+class ShapeOnlyParam {
+  readonly dtype = 'float32';
+  readonly size: number;
+  readonly rank: number;
+  readonly isDisposed = false;
+  constructor(readonly shape: number[]) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.rank = shape.length;
+  }
+  dispose(): void {}
+}
+
+/**
+ * Runs `fn` with fillers producing shape-only placeholders instead of tensors: static shape inference
+ * (`kdnet check`) sets layers up to learn their shapes and parameter counts without allocating anything, so
+ * describing a net with a 10-billion-element weight costs nothing (and the size is reported, not attempted).
  */
 export function withShapeOnlyFillers<T>(fn: () => T): T {
   const before = shapeOnly;
@@ -102,7 +120,8 @@ export function withShapeOnlyFillers<T>(fn: () => T): T {
 }
 
 export function fillTensor(filler: Message | undefined, shape: number[], rng: Rng, where?: string): tf.Variable {
-  const initial = shapeOnly ? tf.zeros(shape) : tf.tensor(fillValues(filler, shape, rng, where), shape, 'float32');
+  if (shapeOnly) return new ShapeOnlyParam([...shape]) as unknown as tf.Variable;
+  const initial = tf.tensor(fillValues(filler, shape, rng, where), shape, 'float32');
   const v = tf.variable(initial, true);
   initial.dispose();
   return v;

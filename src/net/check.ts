@@ -8,11 +8,14 @@ import type { Message } from '../proto/schema.js';
 import { has } from '../proto/schema.js';
 import { filterNet, layerIncluded, Phase, phaseName, type NetStateSpec } from './net-state.js';
 import { inferShapes, type LayerShapes } from './shapes.js';
-import { isKnownLayerType } from '../layers/catalog.js';
-import { positionOf } from '../prototxt/side-tables.js';
-import { KdnetError, formatPosition, type SourcePosition } from '../errors.js';
-import { validateSolver } from '../solvers/validate.js';
+import { structureErrors } from './structure.js';
+import { mergePhaseProblems, type PhaseProblems } from './phase-problems.js';
+import { isRunnableLayer, unrunnableLayersError, type RunnableOptions } from './runnable.js';
 import { jsPortOf, type PortReport } from '../layers/python/check-ports.js';
+import { isKnownLayerType } from '../layers/catalog.js';
+import { forkTypesError } from '../proto/forks.js';
+import { positionOf } from '../prototxt/side-tables.js';
+import { KdnetError, combineBounded, formatPosition, type SourcePosition } from '../errors.js';
 
 export interface LayerRow {
   index: number;
@@ -23,23 +26,23 @@ export interface LayerRow {
   /** Phases whose net includes this layer under the given level/stages: 'TRAIN', 'TEST', 'both' or 'none'. */
   phases: 'TRAIN' | 'TEST' | 'both' | 'none';
   known: boolean;
+  /** Whether kdnet can run the layer (isRunnableLayer). */
+  runnable: boolean;
+  /** A Python layer's JavaScript port: where it was found, or why not. */
+  jsPort?: PortReport;
   position?: SourcePosition;
   /** Top shapes from static inference (undefined where unknown without data). */
   topShapes: (number[] | undefined)[];
   params: number;
   flops?: number;
-  /** Python layers: where their JavaScript port was looked for and found (or why not). */
-  jsPort?: PortReport;
 }
 
-export interface CheckOptions {
+export interface CheckOptions extends RunnableOptions {
   phase?: number;
   level?: number;
   stage?: string[];
   /** Shapes for blobs kdnet cannot know statically (a Data layer's tops), e.g. { data: [64, 1, 28, 28] }. */
   inputShapes?: Record<string, number[]>;
-  /** Folders searched for Python layers' JavaScript ports (before KDNET_LAYERS_PATH and the net's folder). */
-  layersPath?: string[];
 }
 
 export interface NetCheck {
@@ -53,6 +56,11 @@ export interface NetCheck {
   unknownTypes: Map<string, string[]>;
   /** Parameter count and FLOPs of the whole net per phase (over layers with known shapes). */
   totals: Array<{ phase: string; params: number; flops: number; complete: boolean }>;
+  /**
+   * What Caffe's Net::Init or a layer's set-up would refuse (in file order; the phase is named when only one
+   * phase's net has the problem), then the layer types Caffe master lacks and the layers kdnet cannot run.
+   */
+  errors: KdnetError[];
 }
 
 export interface SolverCheck {
@@ -78,9 +86,12 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
   const phases = opts.phase !== undefined ? [opts.phase] : [Phase.TRAIN, Phase.TEST];
   const inferred = new Map<Message, LayerShapes>();
   const totals: NetCheck['totals'] = [];
+  const perPhase: PhaseProblems[] = [];
+  const search: RunnableOptions = { layersPath: opts.layersPath, baseDir: opts.baseDir ?? path.dirname(file) };
   for (const phase of phases) {
     const filtered = filterNet(net, { phase, level: opts.level ?? 0, stage: opts.stage ?? [] });
-    const rows = inferShapes(filtered, phase, opts.inputShapes);
+    const { rows, errors } = inferShapes(filtered, phase, opts.inputShapes, path.dirname(file));
+    perPhase.push({ phase, errors: [...structureErrors(filtered), ...errors] });
     (filtered.layer as Message[]).forEach((l, i) => inferred.has(l) || inferred.set(l, rows[i]!));
     totals.push({
       phase: phaseName(phase),
@@ -89,12 +100,17 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
       complete: rows.every((r) => r.tops.every((t) => t)),
     });
   }
+  const shown: Message[] = [];
   (net.layer as Message[]).forEach((layer, index) => {
     const phases = phasesOf(layer, opts);
     if (opts.phase !== undefined && phases !== 'both' && phases !== phaseName(opts.phase)) return;
+    shown.push(layer);
     const known = isKnownLayerType(layer.type);
-    if (!known) unknownTypes.set(layer.type, [...(unknownTypes.get(layer.type) ?? []), layer.name]);
-    const p = positionOf(layer);
+    if (!known && layer.type) {
+      const names = unknownTypes.get(layer.type);
+      if (names) names.push(layer.name);
+      else unknownTypes.set(layer.type, [layer.name]);
+    }
     layers.push({
       index,
       name: layer.name,
@@ -103,20 +119,24 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
       tops: [...layer.top],
       phases,
       known,
-      position: p,
+      runnable: isRunnableLayer(layer, search),
+      jsPort: jsPortOf(layer, search),
+      position: positionOf(layer),
       topShapes: inferred.get(layer)?.tops ?? layer.top.map(() => undefined),
       params: inferred.get(layer)?.params ?? 0,
       flops: inferred.get(layer)?.flops,
-      jsPort: phases === 'none' ? undefined : jsPortOf(layer, { layersPath: opts.layersPath, baseDir: path.dirname(file) }),
     });
   });
-  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals };
+  const merged = mergePhaseProblems(net, perPhase, opts.stage !== undefined || opts.level !== undefined);
+  const errors = merged.errors;
+  warnings.push(...merged.warnings);
+  for (const e of [forkTypesError(shown), unrunnableLayersError(shown, search)]) if (e) errors.push(e);
+  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals, errors };
 }
 
 const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;
 
 function checkSolver(file: string, solver: Message, upgrades: string[], warnings: string[]): SolverCheck {
-  validateSolver(solver);
   const summary: [string, string][] = [];
   const dir = path.dirname(file);
   for (const field of SOLVER_NET_FIELDS) {
@@ -151,16 +171,7 @@ export function checkFile(file: string, opts: CheckOptions = {}, kind?: CaffeMes
   return checkNet(file, loaded.message, loaded.format ?? 'V2', loaded.upgrades, warnings, opts);
 }
 
-/** The one error for layer types Caffe master lacks, naming every such type and its layers. */
-export function unknownTypesError(report: NetCheck): KdnetError | undefined {
-  if (report.unknownTypes.size === 0) return undefined;
-  const list = [...report.unknownTypes].map(([type, names]) => {
-    const shown = names.slice(0, 3).map((n) => `"${n}"`).join(', ') + (names.length > 3 ? `, … (${names.length} layers)` : '');
-    return `${type} (${shown})`;
-  });
-  const first = report.layers.find((l) => !l.known);
-  return new KdnetError(
-    `${report.unknownTypes.size} layer type${report.unknownTypes.size > 1 ? 's are' : ' is'} not in Caffe master: ${list.join('; ')}`,
-    { position: first?.position },
-  );
+/** Everything `kdnet check` found wrong with a net, as one error (the first 20 problems and a count), or undefined. */
+export function checkError(report: NetCheck): KdnetError | undefined {
+  return report.errors.length ? combineBounded(report.errors) : undefined;
 }

@@ -17,6 +17,7 @@ import { formatG } from '../prototxt/number-format.js';
 import { countOf, sameShape, shapeText } from '../layers/common/util.js';
 import { resolveNeedBackward } from './need-backward.js';
 import { checkNetBytes, checkTopSizes, resolveSizeLimits, type SizeLimits } from './size-limits.js';
+import { assertNetStructure } from './structure.js';
 import './all-layers.js';
 
 /** One produced value of a named blob: in-place layers make a new version of the same name. */
@@ -97,6 +98,7 @@ export class Net {
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
     }
+    assertNetStructure(param); // Net::Init's checks, all reported together before any layer is set up
     this.checkTypes(param.layer as Message[]);
     (param.layer as Message[]).forEach((lp, i) => this.appendLayer(lp, i, options.verbose ?? false));
     resolveNeedBackward(this.entries, param.force_backward === true);

@@ -8,28 +8,11 @@ import { bytesToText } from '../prototxt/strings.js';
 import { printMessage } from '../prototxt/printer.js';
 import { caffeType, type Message } from './schema.js';
 import { KdnetError, type SourcePosition } from '../errors.js';
+import { positionOf } from '../prototxt/side-tables.js';
 import { isKnownLayerType } from '../layers/catalog.js';
+import { forkField, forkTypesError, layerLabel } from './forks.js';
 
 export type CaffeMessageKind = 'NetParameter' | 'SolverParameter';
-
-/**
- * Fields that well-known forks added to master's messages and that real files use. They are kept as written
- * (so files print back unchanged) with a warning; `upgrade/fork-fields.ts` maps those with a master
- * equivalent (e.g. `ceil_mode` → `round_mode`). Any other unknown field is an error.
- */
-export const KNOWN_FORK_FIELDS: Record<string, Record<string, string>> = {
-  SolverParameter: {
-    eval_type: 'an SSD-fork solver field: ignored',
-    ap_version: 'an SSD-fork solver field: ignored',
-    show_per_class_result: 'an SSD-fork solver field: ignored',
-  },
-  PoolingParameter: {
-    ceil_mode: "a fork field (not Caffe master's): upgraded to master's round_mode",
-  },
-  DataParameter: {
-    shuffle: "a fork field (not Caffe master's): ignored, the database is read in order as in Caffe master",
-  },
-};
 
 function stringField(ast: AstMessage, name: string): string | undefined {
   for (const f of ast.fields) {
@@ -47,10 +30,16 @@ export const caffePolicy: BindPolicy = {
     const layerType = stringField(ast, 'type');
     return layerType !== undefined && !isKnownLayerType(layerType);
   },
+  // Fields forks added to master's messages (./forks.ts): those kdnet handles are kept as written (so files
+  // print back unchanged) with a warning, and upgrade/fork-fields.ts maps those with a master equivalent;
+  // any other unknown field is an error, naming the fork when it is well known.
   ignoredField(type: PB.Type, name: string): string | undefined {
-    const forType = ownEntry(KNOWN_FORK_FIELDS, type.name);
-    const note = forType && ownEntry(forType, name);
-    return note ? `'${name}' is ${note}` : undefined;
+    const f = forkField(type.name, name);
+    return f?.handling ? `'${name}' is a field of ${f.fork ?? 'a Caffe fork'}, not of Caffe master: ${f.handling}` : undefined;
+  },
+  unknownFieldNote(type: PB.Type, name: string): string | undefined {
+    const f = forkField(type.name, name);
+    return f?.fork ? `it is a field of ${f.fork}, not of Caffe master, and kdnet has no equivalent for it` : undefined;
   },
 };
 
@@ -101,8 +90,29 @@ export function bindCaffeAst<T = Message>(ast: AstMessage, typeName: string, fil
     maxErrors: MAX_LISTED_PROBLEMS + 1,
   });
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length) throw problemsError(errors.map((d) => ({ ...d, path: d.path || undefined })), omittedErrors);
+  if (errors.length) {
+    const error = problemsError(errors.map((d) => ({ ...d, path: d.path || undefined })), omittedErrors);
+    const also = typeName === 'NetParameter' ? forkLayersOf(message as Message) : [];
+    throw also.length ? KdnetError.combine([error, ...also]) : error;
+  }
   return { message: message as T, warnings: diagnostics.filter((d) => d.severity === 'warning') };
+}
+
+/**
+ * When a net does not bind, what else in it a user porting a fork's file needs to know in the same report:
+ * the layer types Caffe master lacks (with their forks) and the Python layers.
+ */
+function forkLayersOf(net: Message): KdnetError[] {
+  const layers = (net.layer ?? []) as Message[];
+  const out: KdnetError[] = [];
+  const forkTypes = forkTypesError(layers);
+  if (forkTypes) out.push(forkTypes);
+  const python = layers.filter((l) => l.type === 'Python');
+  if (python.length) {
+    const n = python.length;
+    out.push(new KdnetError(`the net also has ${n} Python layer${n > 1 ? 's' : ''}, which Caffe runs in its embedded Python: ${python.map(layerLabel).join(', ')}`, { position: positionOf(python[0]!) }));
+  }
+  return out;
 }
 
 /** Parses Caffe text of a given message type; every error in the text is thrown together as one KdnetError. */

@@ -24,6 +24,8 @@ export interface BindPolicy {
   lenientMessage?(type: PB.Type, ast: AstMessage): boolean;
   /** A warning text when an unknown field is deliberately ignored (kept), or undefined to make it an error. */
   ignoredField?(type: PB.Type, name: string): string | undefined;
+  /** What is known about an unknown field that stays an error (e.g. the fork that added it), said instead of a guess. */
+  unknownFieldNote?(type: PB.Type, name: string): string | undefined;
 }
 
 interface Context {
@@ -125,8 +127,9 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
         continue;
       }
       diag(() => {
-        const guess = closest(f.name, Object.keys(fields));
-        return `unknown field '${f.name}' in ${type.name}` + (guess ? `; did you mean '${guess}'?` : '');
+        const note = ctx.policy.unknownFieldNote?.(type, f.name);
+        const guess = note ? undefined : closest(f.name, Object.keys(fields));
+        return `unknown field '${f.name}' in ${type.name}` + (note ? `: ${note}` : guess ? `; did you mean '${guess}'?` : '');
       }, f.nameToken, f);
       continue;
     }

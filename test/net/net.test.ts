@@ -155,7 +155,7 @@ layer { name: "c" type: "Python" bottom: "y" top: "w" python_param { module: "no
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(KdnetError);
-      expect((e as KdnetError).oneLine).toBe(`net.prototxt:2:32: layer "r": unknown bottom blob 'nope' (no earlier layer produces it)`);
+      expect((e as KdnetError).oneLine).toBe(`net.prototxt:2:32: layer "r": unknown bottom blob 'nope' (bottom index 0): no earlier layer produces it`);
     }
   });
 

@@ -175,7 +175,7 @@ describe('CLI error output', () => {
     const io = bufferIO();
     expect(await runCli(['check', f], io)).toBe(1);
     expect(io.stderr).toBe(
-      `error: ${f}:1:7: 2 layer types are not in Caffe master: PriorBox ("a", "c"); Permute ("b")\n`,
+      `error: ${f}:1:7: 2 layer types are not in Caffe master: PriorBox from SSD (weiliu89/caffe, branch ssd): "a", "c"; Permute from SSD (weiliu89/caffe, branch ssd): "b"\n`,
     );
   });
 });

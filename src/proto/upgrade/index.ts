@@ -22,7 +22,7 @@ export * from './v1-to-v2.js';
 export * from './input-fields.js';
 export * from './batchnorm.js';
 export * from './solver-type.js';
-export { netNeedsForkFieldUpgrade, upgradeForkFields } from './fork-fields.js';
+export { netNeedsForkFieldUpgrade, upgradeForkFields, type ForkFieldUpgrade } from './fork-fields.js';
 
 export type NetUpgradeId =
   | 'v0-padding'
@@ -113,8 +113,12 @@ export function upgradeNetParameter(net: Message, source?: string): NetUpgradeRe
   }
 
   if (netNeedsForkFieldUpgrade(net)) {
-    const layers = upgradeForkFields(net);
-    log.info(`Upgraded fork field ceil_mode to round_mode${where}: ${count(layers, 'layer')}`);
+    const r = upgradeForkFields(net);
+    if (r.ceilMode) log.info(`Upgraded fork field ceil_mode to round_mode${where}: ${count(r.ceilMode, 'layer')}`);
+    if (r.scaleTrain) {
+      const added = r.addedLayers.length ? ` (added ${count(r.addedLayers.length, 'Power layer')}: ${r.addedLayers.join(', ')})` : '';
+      log.info(`Upgraded fork field scale_train to master's Dropout${where}: ${count(r.scaleTrain, 'layer')}${added}`);
+    }
     applied.push('fork-fields');
   }
 
