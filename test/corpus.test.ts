@@ -22,16 +22,16 @@ const FORK_TYPES: Record<string, string[]> = {
 
 // Python layers in corpus files: kdnet cannot run them, so a check fails listing each with its python_param.
 const PYTHON_LAYERS: Record<string, string[]> = {
-  'BVLC__caffe/examples/pycaffe/linreg.prototxt': ['"loss" (python_param { module: "pyloss" layer: "EuclideanLossLayer" })'],
-  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/train.prototxt': ['"data" (python_param { module: "voc_layers" layer: "SBDDSegDataLayer" })'],
-  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/val.prototxt': ['"data" (python_param { module: "voc_layers" layer: "VOCSegDataLayer" })'],
+  'BVLC__caffe/examples/pycaffe/linreg.prototxt': ['layer "loss" (Python).python_param: no JavaScript port of Python module \'pyloss\' (class EuclideanLossLayer)'],
+  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/train.prototxt': ['layer "data" (Python).python_param: no JavaScript port of Python module \'voc_layers\' (class SBDDSegDataLayer)'],
+  'shelhamer__fcn.berkeleyvision.org/voc-fcn8s/val.prototxt': ['layer "data" (Python).python_param: no JavaScript port of Python module \'voc_layers\' (class VOCSegDataLayer)'],
   'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/train.prototxt': [
-    '"input-data" (python_param { module: "roi_data_layer.layer" layer: "RoIDataLayer" })',
-    '"rpn-data" (python_param { module: "rpn.anchor_target_layer" layer: "AnchorTargetLayer" })',
-    '"proposal" (python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" })',
-    '"roi-data" (python_param { module: "rpn.proposal_target_layer" layer: "ProposalTargetLayer" })',
+    'layer "input-data" (Python).python_param: no JavaScript port of Python module \'roi_data_layer.layer\' (class RoIDataLayer)',
+    'layer "rpn-data" (Python).python_param: no JavaScript port of Python module \'rpn.anchor_target_layer\' (class AnchorTargetLayer)',
+    'layer "proposal" (Python).python_param: no JavaScript port of Python module \'rpn.proposal_layer\' (class ProposalLayer)',
+    'layer "roi-data" (Python).python_param: no JavaScript port of Python module \'rpn.proposal_target_layer\' (class ProposalTargetLayer)',
   ],
-  'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/test.prototxt': ['"proposal" (python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" })'],
+  'rbgirshick__py-faster-rcnn/models/pascal_voc/VGG16/faster_rcnn_end2end/test.prototxt': ['layer "proposal" (Python).python_param: no JavaScript port of Python module \'rpn.proposal_layer\' (class ProposalLayer)'],
 };
 
 // The upgrades each legacy file needs (checked by hand against Caffe's upgrade_proto rules); every other file

@@ -5,31 +5,25 @@ import type { Message } from '../proto/schema.js';
 import { positionOf } from '../prototxt/side-tables.js';
 import { KdnetError } from '../errors.js';
 import type { Shape } from '../layers/layer.js';
+import { blobSizeProblem, TFJS_MAX_TENSOR_ELEMENTS, type SizeLimits } from './size-limits.js';
+export { countOf as elementCount } from '../layers/common/util.js';
 
-/** Most elements one blob may hold (Caffe: INT_MAX; tfjs: int32 indices). */
-export const MAX_BLOB_ELEMENTS = 2 ** 31 - 1;
-
-export function elementCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/**
+ * What no blob can exceed whatever the run-time limits say (Caffe: INT_MAX; tfjs: int32 indices); the net's
+ * configurable limits (memory, --max-blob-elements) are checked when it is built (size-limits.ts).
+ */
+const HARD_LIMITS: SizeLimits = { maxBlobElements: TFJS_MAX_TENSOR_ELEMENTS, memoryBytes: Infinity };
 
 export function shapeText(shape: readonly number[]): string {
   return shape.length ? shape.join('x') : '(scalar)';
 }
 
-const countText = (n: number) => (Number.isSafeInteger(n) ? String(n) : n.toExponential(3));
-
 /** Why a blob of this shape cannot exist, or undefined. `positive` also refuses zero dimensions. */
 export function shapeProblem(shape: readonly number[], positive = false): string | undefined {
   const bad = shape.find((d) => !Number.isInteger(d) || d < 0 || (positive && d === 0));
   if (bad !== undefined) return `dimension ${bad} in ${shapeText(shape)} is not a ${positive ? 'positive' : 'non-negative'} whole number`;
-  const n = elementCount(shape);
-  if (n > MAX_BLOB_ELEMENTS) {
-    return `${shapeText(shape)} is ${countText(n)} elements, more than a blob can hold (${MAX_BLOB_ELEMENTS})`;
-  }
-  return undefined;
+  const problem = blobSizeProblem(shape, HARD_LIMITS);
+  return problem && `${shapeText(shape)}: ${problem}`;
 }
 
 /** The shapes a layer declares in its parameters, with where each is written. */

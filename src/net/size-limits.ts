@@ -94,7 +94,7 @@ function countText(n: number): string {
 }
 
 /** Why a blob of `shape` may not be allocated, or undefined when it may. */
-export function blobSizeProblem(shape: Shape, limits: SizeLimits): string | undefined {
+export function blobSizeProblem(shape: readonly number[], limits: SizeLimits): string | undefined {
   const bad = shape.find((d) => !(Number.isInteger(d) && d >= 0));
   if (bad !== undefined) return `dimension ${bad} is not a non-negative whole number`;
   const n = countOf(shape);

@@ -201,8 +201,11 @@ layer { name: "d" type: "DummyData" top: "d" dummy_data_param { shape { dim: -1 
 `);
     const lines = (await fails(f)).trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toBe(`error: ${f}:2:66: layer "ip".inner_product_param: parameter blob 0: 4000000000x192 is 768000000000 elements, more than a blob can hold (2147483647)`);
-    expect(lines[1]).toMatch(new RegExp(`^${f}:3:66: layer "conv" \\(Convolution\\)\\.convolution_param: output would be empty`));
+    expect(lines[0]).toBe(
+      `error: ${f}:2:66: layer "ip" (InnerProduct).inner_product_param: parameter blob 0 of shape 4000000000x192: 768000000000 elements (2.79 TiB) ` +
+        'are more than the limit of 2147483647 elements per blob (--max-blob-elements or KDNET_MAX_BLOB_ELEMENTS)',
+    );
+    expect(lines[1]).toMatch(new RegExp(`^${f}:3:66: layer "conv" \\(Convolution\\)\\.convolution_param: parameter blob 0 of shape 2x3x2147483648x2147483648: 2\\.767e\\+19 elements`));
     expect(lines[2]).toBe(`${f}:4:73: layer "d".dummy_data_param.shape[0]: dimension -1 in -1x3 is not a positive whole number`);
   });
 
@@ -218,11 +221,14 @@ layer { name: "d" type: "DummyData" top: "d" dummy_data_param { shape { dim: -1 
 layer { name: "relu" type: "ReLU" bottom: "data" top: "r" }
 layer { name: "loss" type: "Python" bottom: "r" bottom: "label" top: "loss" python_param { module: "pyloss" layer: "EuclideanLossLayer" } }
 `);
-    expect(await fails(f)).toBe(
-      `error: ${f}:1:7: kdnet cannot run 2 Python layers (Caffe runs them in its embedded Python): ` +
-        `"data" (python_param { module: "voc_layers" layer: "SBDDSegDataLayer" }), "loss" (python_param { module: "pyloss" layer: "EuclideanLossLayer" })\n`,
+    const lines = (await fails(f)).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(
+      `error: ${f}:1:62: layer "data" (Python).python_param: no JavaScript port of Python module 'voc_layers' (class SBDDSegDataLayer): ` +
+        `looked for voc_layers.js, voc_layers.mjs, voc_layers.cjs in ${path.dirname(f)}; give its folder with --layers-path DIR or KDNET_LAYERS_PATH`,
     );
-    expect((await run('check', f)).stdout).toMatch(/^0\s+data\s+Python \(kdnet cannot run\)\s/m);
+    expect(lines[1]).toMatch(new RegExp(`^${f}:3:\\d+: layer "loss" \\(Python\\)\\.python_param: no JavaScript port of Python module 'pyloss' \\(class EuclideanLossLayer\\)`));
+    expect((await run('check', f)).stdout).toMatch(/^0\s+data\s+Python \(voc_layers\.SBDDSegDataLayer: no JS port\)\s/m);
   });
 
   it("a py-faster-rcnn file: scale_train is upgraded with a warning, and its fork types and Python layers are reported together", async () => {
@@ -238,7 +244,7 @@ layer { name: "drop6" type: "Dropout" bottom: "fc6" top: "fc6" dropout_param { d
     expect(r.stdout).toMatch(/^\d+\s+drop6_scale_train\s+Power\s+fc6\s+fc6\s/m);
     expect(r.stderr).toContain(
       `error: ${f}:3:7: 1 layer type is not in Caffe master: ROIPooling from py-faster-rcnn (rbgirshick/caffe-fast-rcnn): "roi_pool5"\n` +
-        `${f}:2:7: kdnet cannot run 1 Python layer (Caffe runs them in its embedded Python): "rois" (python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" })\n`,
+        `${f}:2:64: layer "rois" (Python).python_param: no JavaScript port of Python module 'rpn.proposal_layer' (class ProposalLayer)`,
     );
     const up = await run('upgrade', f);
     expect(up.code).toBe(0);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { initBackend } from '../../src/backend/select.js';
 import { convertDistillFile, writeConversion, type Conversion } from '../../src/distill/convert/index.js';
-import { checkFile, unknownTypesError, type NetCheck } from '../../src/net/check.js';
+import { checkFile, checkError, type NetCheck } from '../../src/net/check.js';
 import { setLogSink } from '../../src/log.js';
 import type { Message } from '../../src/proto/schema.js';
 import { tempDir } from '../support/data.js';
@@ -31,7 +31,7 @@ function convert(name: string, text: string, options = {}): { c: Conversion; out
 
 function checked(file: string): NetCheck {
   const report = checkFile(file) as NetCheck;
-  expect(unknownTypesError(report)).toBeUndefined();
+  expect(checkError(report)).toBeUndefined();
   return report;
 }
 

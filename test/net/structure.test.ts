@@ -75,8 +75,8 @@ layer { name: "p" type: "Parameter" top: "p" parameter_param { shape { dim: 6553
     ).toEqual([
       'n.prototxt:1:73: layer "d".dummy_data_param.shape[0]: dimension -1 in -1x3 is not a positive whole number',
       'n.prototxt:2:64: layer "z".input_param.shape[0]: dimension 0 in 0x3 is not a positive whole number',
-      'n.prototxt:3:65: layer "h".dummy_data_param: 100000x100000x1x1 is 10000000000 elements, more than a blob can hold (2147483647)',
-      'n.prototxt:4:72: layer "p".parameter_param.shape[0]: 65536x65536 is 4294967296 elements, more than a blob can hold (2147483647)',
+      'n.prototxt:3:65: layer "h".dummy_data_param: 100000x100000x1x1: 10000000000 elements (37.25 GiB) are more than the limit of 2147483647 elements per blob (--max-blob-elements or KDNET_MAX_BLOB_ELEMENTS)',
+      'n.prototxt:4:72: layer "p".parameter_param.shape[0]: 65536x65536: 4294967296 elements (16.00 GiB) are more than the limit of 2147483647 elements per blob (--max-blob-elements or KDNET_MAX_BLOB_ELEMENTS)',
     ]);
   });
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkFile, unknownTypesError } from '../../src/net/check.js';
+import { checkFile, checkError } from '../../src/net/check.js';
 import { formatCheckReport } from '../../src/cli/check.js';
 import { initBackend } from '../../src/backend/select.js';
 import { KdnetError } from '../../src/errors.js';
@@ -21,7 +21,7 @@ export function checkLikeCli(file: string): void {
   const report = checkFile(file, {});
   formatCheckReport(report);
   if (report.kind === 'NetParameter') {
-    const err = unknownTypesError(report);
+    const err = checkError(report);
     if (err) throw err;
   }
 }

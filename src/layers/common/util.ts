@@ -5,7 +5,7 @@ import { newMessage, type Message } from '../../proto/schema.js';
 import type { Layer, Shape } from '../layer.js';
 
 /** Product of shape[start..end) (Caffe's Blob::count(start, end)); 1 for an empty range. */
-export function countOf(shape: Shape, start = 0, end = shape.length): number {
+export function countOf(shape: readonly number[], start = 0, end = shape.length): number {
   let n = 1;
   for (let i = start; i < end; i++) n *= shape[i]!;
   return n;
