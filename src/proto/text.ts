@@ -59,7 +59,6 @@ export interface ParsedMessage<T = Message> {
   warnings: Diagnostic[];
 }
 
-
 interface Problem {
   message: string;
   position?: SourcePosition;
