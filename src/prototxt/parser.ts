@@ -287,6 +287,15 @@ function describeToken(t: IToken): string {
 }
 
 function explain(e: IRecognitionException, opener: IToken | undefined): string {
+  const message = grammarMessage(e, opener);
+  // A file that ends inside a block was most likely cut off: say which block is still open.
+  if (e.token.tokenType.name === 'EOF' && opener && !message.startsWith('missing')) {
+    return `${message} ('${opener.image}' opened at ${opener.startLine}:${opener.startColumn} is still open)`;
+  }
+  return message;
+}
+
+function grammarMessage(e: IRecognitionException, opener: IToken | undefined): string {
   const t = e.token;
   const found = describeToken(t);
   switch (e.name) {
@@ -327,7 +336,9 @@ export function parseTextFormat(text: string): ParseResult {
 
   const problems = new ProblemList();
   problems.add(lexed.errors, (e) => ({ message: lexMessage(text, e.offset, e.length), line: e.line ?? 0, column: e.column ?? 0 }));
-  problems.add(badNumbers(lexed.tokens), fromToken);
+  const bad = badNumbers(lexed.tokens);
+  problems.add(bad, fromToken);
+  const echoes = new Set(bad.map((p) => p.next));
 
   // Deeper text never reaches chevrotain's recursive descent.
   const deep = tooDeep(lexed.tokens);
@@ -346,7 +357,7 @@ export function parseTextFormat(text: string): ParseResult {
     else if (e instanceof NestingTooDeep) problems.add([e.token], (t) => ({ message: nestingMessage(), ...positionOf(t) }));
     else throw e;
   }
-  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS);
+  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS).filter((e) => !echoes.has(e.token));
   const openers = openersBefore(lexed.tokens, errors.map((e) => e.token));
   problems.add(distinct(errors.map((e) => ({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) }))), (p) => p);
   problems.add(parser.escapeProblems, (p) => p);
