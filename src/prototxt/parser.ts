@@ -39,8 +39,8 @@ const emptyMessage = (): AstMessage => ({ kind: 'message', fields: [] });
  * chevrotain's per-call overhead low: parse speed matters for large nets (GoogLeNet, DenseNet).
  */
 class TextFormatParser extends EmbeddedActionsParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 1 });
+  constructor(recoveryEnabled: boolean) {
+    super(allTokens, { recoveryEnabled, maxLookahead: 1 });
     this.performSelfAnalysis();
     if (typeof (EmbeddedActionsParser.prototype as unknown as Partial<SaveError>).SAVE_ERROR !== 'function') {
       throw new Error('chevrotain no longer has SAVE_ERROR: the syntax error cap needs another hook');
@@ -57,6 +57,11 @@ class TextFormatParser extends EmbeddedActionsParser {
     this.escapeProblems = [];
     this.depth = 0;
     this.errorCount = 0;
+  }
+
+  /** The token the grammar was at. */
+  current(): IToken {
+    return this.LA(1);
   }
 
   // Every recognition error passes through here (chevrotain's own hook for recording them).
@@ -249,6 +254,7 @@ class TextFormatParser extends EmbeddedActionsParser {
 
 // One parser instance is reused (chevrotain's self-analysis is the expensive part).
 let shared: TextFormatParser | undefined;
+let sharedStrict: TextFormatParser | undefined;
 
 export interface ParseResult {
   /** The syntax tree; when there are problems, only what could be read (possibly nothing). */
@@ -257,7 +263,7 @@ export interface ParseResult {
   problems: SyntaxProblem[];
   /** How many problems were found beyond `problems`. */
   omitted: number;
-  /** The grammar stopped after MAX_LISTED_PROBLEMS errors, so more problems may follow. */
+  /** The grammar stopped reading (after MAX_LISTED_PROBLEMS errors, or out of stack), so more may follow. */
   stoppedEarly: boolean;
 }
 
@@ -325,7 +331,7 @@ function grammarMessage(e: IRecognitionException, opener: IToken | undefined): s
 
 /** Parses text-format text into a syntax tree; syntax problems are returned, never thrown. */
 export function parseTextFormat(text: string): ParseResult {
-  const parser = (shared ??= new TextFormatParser());
+  const parser = (shared ??= new TextFormatParser(true));
   const lexed = prototxtLexer.tokenize(text);
   let end: { line: number; column: number } | undefined;
   const positionOf = (t: IToken) => {
@@ -350,18 +356,38 @@ export function parseTextFormat(text: string): ParseResult {
   parser.start(lexed.tokens);
   let ast = emptyMessage();
   let stoppedEarly = false;
+  let grammar = parser;
   try {
     ast = parser.document();
   } catch (e) {
     if (e instanceof TooManyErrors) stoppedEarly = true;
     else if (e instanceof NestingTooDeep) problems.add([e.token], (t) => ({ message: nestingMessage(), ...positionOf(t) }));
-    else throw e;
+    else if (isStackOverflow(e)) {
+      // Within the nesting limit a clean parse needs about a third of Node's default stack, but recovering from
+      // errors 100 levels deep needs more than a caller deep in its own stack may have left. Read again without
+      // recovery: the first error is then reported where it is, and reading stops there.
+      stoppedEarly = true;
+      grammar = sharedStrict ??= new TextFormatParser(false);
+      grammar.start(lexed.tokens);
+      try {
+        grammar.document();
+      } catch (again) {
+        if (!isStackOverflow(again)) throw again;
+      }
+      if (!grammar.errors.length) {
+        problems.add([grammar.current()], (t) => ({ message: 'nesting too deep to read with the stack left', ...positionOf(t) }));
+      }
+    } else throw e;
   }
-  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS).filter((e) => !echoes.has(e.token));
+  const errors = grammar.errors.slice(0, MAX_LISTED_PROBLEMS).filter((e) => !echoes.has(e.token));
   const openers = openersBefore(lexed.tokens, errors.map((e) => e.token));
   problems.add(distinct(errors.map((e) => ({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) }))), (p) => p);
-  problems.add(parser.escapeProblems, (p) => p);
+  problems.add(grammar.escapeProblems, (p) => p);
   return problems.result(ast, stoppedEarly);
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
 /** Each grammar error once (recovery can report one twice). */
