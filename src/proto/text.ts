@@ -48,7 +48,6 @@ export interface ParsedMessage<T = Message> {
   warnings: Diagnostic[];
 }
 
-
 interface Problem {
   message: string;
   position?: SourcePosition;
@@ -66,7 +65,7 @@ function problemsError(problems: Problem[], omitted: number | 'unknown' = 0): Kd
   if (rest > 0 || omitted === 'unknown') {
     const next = problems[MAX_LISTED_PROBLEMS] ?? problems.at(-1)!;
     const message =
-      omitted === 'unknown' ? `… and more: reading stopped after ${MAX_LISTED_PROBLEMS} syntax errors` : `… and ${rest} more problem${rest > 1 ? 's' : ''}`;
+      omitted === 'unknown' ? '… and maybe more: reading stopped after these syntax errors' : `… and ${rest} more problem${rest > 1 ? 's' : ''}`;
     shown.push(new KdnetError(message, { position: next.position }));
   }
   return KdnetError.combine(shown);

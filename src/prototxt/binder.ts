@@ -142,9 +142,11 @@ function bind(ctx: Context, ast: AstMessage, type: PB.Type, path: LazyPath, leni
       continue;
     }
     if (!field.repeated && (f.values.length > 1 || Object.prototype.hasOwnProperty.call(msg, field.name))) {
-      const firstToken = ast.fields.find((x) => x.name === f.name)?.nameToken;
-      const first = firstToken && firstToken !== f.nameToken ? ` (first at ${firstToken.startLine}:${firstToken.startColumn})` : '';
-      diag(`non-repeated field '${f.name}' is given more than once${first}`, f.nameToken, f);
+      diag(() => {
+        const firstToken = ast.fields.find((x) => x.name === f.name)?.nameToken;
+        const first = firstToken && firstToken !== f.nameToken ? ` (first at ${firstToken.startLine}:${firstToken.startColumn})` : '';
+        return `non-repeated field '${f.name}' is given more than once${first}`;
+      }, f.nameToken, f);
       continue;
     }
     // protobuf requires ':' before scalar values, an empty list `name []` included.
@@ -195,7 +197,8 @@ function lookupExtension(type: PB.Type, name: string): PB.Field | undefined {
   return undefined;
 }
 
-type Converted = number | boolean | string | Uint8Array | { problem: string };
+/** A value, or what is wrong with it (worded only when reported: the did-you-mean costs). */
+type Converted = number | boolean | string | Uint8Array | { problem: string | (() => string) };
 
 function parseInteger(s: AstScalar): bigint | undefined {
   if (s.token.tokenType.name !== 'IntLiteral') return undefined;
@@ -242,12 +245,14 @@ function convertScalar(field: PB.Field, s: AstScalar): Converted {
     if (kind === 'Identifier' && !s.negative) {
       const v = ownEntry(en.values, s.token.image);
       if (v !== undefined) return v;
-      const names = Object.keys(en.values);
-      const guess = closest(s.token.image, names);
-      // Short enums are listed in full; long ones (V1 LayerType) only get the suggestion.
-      const listed = names.length <= 12 ? ` (one of ${names.join(', ')})` : '';
       return {
-        problem: `'${s.token.image}' is not a value of enum ${en.name}` + (guess ? `; did you mean '${guess}'?` : '') + listed,
+        problem: () => {
+          const names = Object.keys(en.values);
+          const guess = closest(s.token.image, names);
+          // Short enums are listed in full; long ones (V1 LayerType) only get the suggestion.
+          const listed = names.length <= 12 ? ` (one of ${names.join(', ')})` : '';
+          return `'${clipText(s.token.image)}' is not a value of enum ${en.name}` + (guess ? `; did you mean '${guess}'?` : '') + listed;
+        },
       };
     }
     const i = parseInteger(s);

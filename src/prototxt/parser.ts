@@ -5,21 +5,13 @@ import {
   LSquare, RSquare, Colon, Comma, Semicolon, Minus, Dot, Slash, BadNumber,
 } from './lexer.js';
 import type { AstField, AstMessage, AstScalar, AstValue } from './ast.js';
-import { clipText, decodeStringLiteral, EscapeError } from './strings.js';
+import { decodeStringLiteral, EscapeError } from './strings.js';
 import { badNumbers, nestingMessage, NESTING_LIMIT, openersBefore, tooDeep, type TokenProblem } from './token-scan.js';
+import {
+  distinct, endOfText, explain, lexMessage, MAX_LISTED_PROBLEMS, ProblemList, type ParseResult, type SyntaxProblem,
+} from './syntax-problems.js';
 
-export interface SyntaxProblem {
-  message: string;
-  line: number;
-  column: number;
-}
-
-/**
- * Problems listed in full; the rest are counted. The grammar also stops after this many errors: chevrotain's
- * recovery after a burst of errors is work nobody reads, and its in-repetition recovery recurses once per
- * error, so the cap bounds the stack too.
- */
-export const MAX_LISTED_PROBLEMS = 20;
+export { MAX_LISTED_PROBLEMS, type ParseResult, type SyntaxProblem };
 
 class TooManyErrors extends Error {}
 
@@ -39,8 +31,8 @@ const emptyMessage = (): AstMessage => ({ kind: 'message', fields: [] });
  * chevrotain's per-call overhead low: parse speed matters for large nets (GoogLeNet, DenseNet).
  */
 class TextFormatParser extends EmbeddedActionsParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 1 });
+  constructor(recoveryEnabled: boolean) {
+    super(allTokens, { recoveryEnabled, maxLookahead: 1 });
     this.performSelfAnalysis();
     if (typeof (EmbeddedActionsParser.prototype as unknown as Partial<SaveError>).SAVE_ERROR !== 'function') {
       throw new Error('chevrotain no longer has SAVE_ERROR: the syntax error cap needs another hook');
@@ -57,6 +49,11 @@ class TextFormatParser extends EmbeddedActionsParser {
     this.escapeProblems = [];
     this.depth = 0;
     this.errorCount = 0;
+  }
+
+  /** The token the grammar was at. */
+  current(): IToken {
+    return this.LA(1);
   }
 
   // Every recognition error passes through here (chevrotain's own hook for recording them).
@@ -247,76 +244,14 @@ class TextFormatParser extends EmbeddedActionsParser {
   }
 }
 
-// One parser instance is reused (chevrotain's self-analysis is the expensive part).
+// One parser instance of each kind is reused (chevrotain's self-analysis is the expensive part); the one
+// without recovery is made only when a deep file exhausts the stack.
 let shared: TextFormatParser | undefined;
-
-export interface ParseResult {
-  /** The syntax tree; when there are problems, only what could be read (possibly nothing). */
-  ast: AstMessage;
-  /** The first problems in text order: MAX_LISTED_PROBLEMS of them and the next one, if there are more. */
-  problems: SyntaxProblem[];
-  /** How many problems were found beyond `problems`. */
-  omitted: number;
-  /** The grammar stopped after MAX_LISTED_PROBLEMS errors, so more problems may follow. */
-  stoppedEarly: boolean;
-}
-
-/**
- * Keeps the first problems of each kind (each kind arrives in text order) and counts the rest, so 100,000
- * stray characters cost a count, not 100,000 messages.
- */
-class ProblemList {
-  private kept: SyntaxProblem[] = [];
-  private total = 0;
-
-  add<T>(items: readonly T[], describe: (item: T) => SyntaxProblem): void {
-    const n = Math.min(items.length, MAX_LISTED_PROBLEMS + 1);
-    for (let i = 0; i < n; i++) this.kept.push(describe(items[i]!));
-    this.total += items.length;
-  }
-
-  result(ast: AstMessage, stoppedEarly: boolean): ParseResult {
-    const problems = this.kept.sort((a, b) => a.line - b.line || a.column - b.column).slice(0, MAX_LISTED_PROBLEMS + 1);
-    return { ast, problems, omitted: this.total - problems.length, stoppedEarly };
-  }
-}
-
-function describeToken(t: IToken): string {
-  if (t.tokenType.name === 'EOF') return 'end of file';
-  return `'${clipText(t.image)}'`;
-}
-
-function explain(e: IRecognitionException, opener: IToken | undefined): string {
-  const t = e.token;
-  const found = describeToken(t);
-  switch (e.name) {
-    case 'MismatchedTokenException': {
-      const m = /Expecting (?:token of type )?--> (.*?) <--/.exec(e.message);
-      const expected = m?.[1] ?? 'something else';
-      if (expected === "'}'" || expected === "'>'") {
-        const where = opener ? ` to close '${opener.image}' opened at ${opener.startLine}:${opener.startColumn}` : '';
-        return `missing ${expected}${where}; found ${found}`;
-      }
-      if (expected === 'EOF') return `expected a field name but found ${found}`;
-      return `expected ${expected} but found ${found}`;
-    }
-    case 'NoViableAltException':
-      if (['field', 'scalarValue', 'listElement'].includes(e.context.ruleStack.at(-1) ?? '')) {
-        return `expected a value (number, string, identifier, '{' or '[') but found ${found}`;
-      }
-      return `unexpected ${found}`;
-    case 'NotAllInputParsedException':
-      return t.image === '}' || t.image === '>' ? `unmatched ${found}` : `expected a field name but found ${found}`;
-    case 'EarlyExitException':
-      return `expected at least one value but found ${found}`;
-    default:
-      return `${e.message} (found ${found})`;
-  }
-}
+let sharedStrict: TextFormatParser | undefined;
 
 /** Parses text-format text into a syntax tree; syntax problems are returned, never thrown. */
 export function parseTextFormat(text: string): ParseResult {
-  const parser = (shared ??= new TextFormatParser());
+  const parser = (shared ??= new TextFormatParser(true));
   const lexed = prototxtLexer.tokenize(text);
   let end: { line: number; column: number } | undefined;
   const positionOf = (t: IToken) => {
@@ -327,7 +262,9 @@ export function parseTextFormat(text: string): ParseResult {
 
   const problems = new ProblemList();
   problems.add(lexed.errors, (e) => ({ message: lexMessage(text, e.offset, e.length), line: e.line ?? 0, column: e.column ?? 0 }));
-  problems.add(badNumbers(lexed.tokens), fromToken);
+  const bad = badNumbers(lexed.tokens);
+  problems.add(bad, fromToken);
+  const echoes = new Set(bad.map((p) => p.next));
 
   // Deeper text never reaches chevrotain's recursive descent.
   const deep = tooDeep(lexed.tokens);
@@ -339,51 +276,36 @@ export function parseTextFormat(text: string): ParseResult {
   parser.start(lexed.tokens);
   let ast = emptyMessage();
   let stoppedEarly = false;
+  let grammar = parser;
   try {
     ast = parser.document();
   } catch (e) {
     if (e instanceof TooManyErrors) stoppedEarly = true;
     else if (e instanceof NestingTooDeep) problems.add([e.token], (t) => ({ message: nestingMessage(), ...positionOf(t) }));
-    else throw e;
+    else if (isStackOverflow(e)) {
+      // Within the nesting limit a clean parse needs about a third of Node's default stack, but recovering from
+      // errors 100 levels deep needs more than a caller deep in its own stack may have left. Read again without
+      // recovery: the first error is then reported where it is, and reading stops there.
+      stoppedEarly = true;
+      grammar = sharedStrict ??= new TextFormatParser(false);
+      grammar.start(lexed.tokens);
+      try {
+        grammar.document();
+      } catch (again) {
+        if (!isStackOverflow(again)) throw again;
+      }
+      if (!grammar.errors.length) {
+        problems.add([grammar.current()], (t) => ({ message: 'nesting too deep to read with the stack left', ...positionOf(t) }));
+      }
+    } else throw e;
   }
-  const errors = parser.errors.slice(0, MAX_LISTED_PROBLEMS);
+  const errors = grammar.errors.slice(0, MAX_LISTED_PROBLEMS).filter((e) => !echoes.has(e.token));
   const openers = openersBefore(lexed.tokens, errors.map((e) => e.token));
   problems.add(distinct(errors.map((e) => ({ message: explain(e, openers.get(e.token)), ...positionOf(e.token) }))), (p) => p);
-  problems.add(parser.escapeProblems, (p) => p);
+  problems.add(grammar.escapeProblems, (p) => p);
   return problems.result(ast, stoppedEarly);
 }
 
-/** Each grammar error once (recovery can report one twice). */
-function distinct(ps: SyntaxProblem[]): SyntaxProblem[] {
-  const seen = new Set<string>();
-  return ps.filter((p) => {
-    const k = `${p.line}:${p.column}:${p.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-function lexMessage(text: string, offset: number, length: number): string {
-  const c = text[offset] ?? '';
-  if (c === '"' || c === "'") return 'unterminated string (strings cannot span lines)';
-  const snippet = text
-    .slice(offset, offset + Math.min(length, 20))
-    .split(/[\r\n]/)[0]!
-    .replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return `unexpected character${length > 1 ? 's' : ''} '${snippet}'`;
-}
-
-function endOfText(text: string): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || c === 13) {
-      if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: text.length - lineStart + 1 };
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }

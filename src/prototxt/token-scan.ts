@@ -11,6 +11,8 @@ export const NESTING_LIMIT = 100;
 export interface TokenProblem {
   message: string;
   token: IToken;
+  /** The token after it, where the grammar's own complaint would only echo this problem. */
+  next?: IToken;
 }
 
 export function nestingMessage(): string {
@@ -42,7 +44,7 @@ export function badNumbers(tokens: IToken[]): TokenProblem[] {
     const rest = t.image.slice(prefix.length);
     // `3pad` lacks a space; `1e`, `0x`, `017f` are malformed numbers, not two words.
     const why = prefix && /^[A-Za-z_][A-Za-z0-9_]+$/.test(rest) ? `; a space is needed between the number '${clipText(prefix)}' and '${clipText(rest)}'` : '';
-    out.push({ message: `'${clipText(t.image)}' is not a number${why}`, token: t });
+    out.push({ message: `'${clipText(t.image)}' is not a number${why}`, token: t, next: tokens[i + 1] });
   }
   return out;
 }

@@ -151,7 +151,7 @@ describe('protobuf TextFormat forms', () => {
   });
 
   it('rejects numbers run into letters, digits or dots, once each', () => {
-    expect(errorOf('layer { name: "c" type: "Convolution" convolution_param { kernel_size: 3pad: 1 } }').split('\n')[0]).toBe(
+    expect(errorOf('layer { name: "c" type: "Convolution" convolution_param { kernel_size: 3pad: 1 } }')).toBe(
       `form.prototxt:1:72: '3pad' is not a number; a space is needed between the number '3' and 'pad'`,
     );
     expect(errorOf(layer('loss_weight: 1.5.3'))).toBe(`form.prototxt:1:66: '1.5.3' is not a number`);
