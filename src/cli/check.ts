@@ -5,7 +5,7 @@ import { checkFile, checkError, type CheckReport } from '../net/check.js';
 import { parsePhase } from '../net/net-state.js';
 import { formatTable, type CliIO } from './io.js';
 import { initBackend } from '../backend/select.js';
-import { KdnetError } from '../errors.js';
+import { parseInputShapes } from './args.js';
 
 export function formatCheckReport(r: CheckReport): string {
   let out = `${r.file}: ${r.kind === 'NetParameter' ? `net "${r.name}", ${r.format} format` : 'solver'}\n`;
@@ -32,16 +32,6 @@ export function formatCheckReport(r: CheckReport): string {
   );
   for (const t of r.totals) {
     out += `${t.phase}: ${t.params} parameters, ${(t.flops / 1e6).toFixed(3)} MFLOPs per forward${t.complete ? '' : ' (over the layers with known shapes; give unknown data shapes with --input-shape BLOB=N,C,H,W)'}\n`;
-  }
-  return out;
-}
-
-function parseInputShapes(specs: string[]): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const spec of specs) {
-    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec);
-    if (!m) throw new KdnetError(`--input-shape expects BLOB=D1,D2,..., got '${spec}'`);
-    out[m[1]!] = m[2]!.split(',').map(Number);
   }
   return out;
 }

@@ -175,7 +175,8 @@ function syncFolder(dir: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this id exists (ours to signal or not): for cleaning up what dead runs left. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

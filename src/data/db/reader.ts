@@ -7,6 +7,7 @@ import nodePath from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { KdnetError } from '../../errors.js';
 import { requireCaffeLmdbFormat } from './lmdb-format.js';
+import { processAlive } from '../../util/atomic-write.js';
 import { checkDatabase, type Backend } from './backend.js';
 
 export interface DbRecord {
@@ -31,15 +32,6 @@ function removeStaleViews(): void {
     const pid = Number(/^kdnet-lmdb-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid || processAlive(pid)) continue;
     fs.rmSync(nodePath.join(os.tmpdir(), name), { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
