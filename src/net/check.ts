@@ -12,6 +12,7 @@ import { structureErrors } from './structure.js';
 import { mergePhaseProblems, type PhaseProblems } from './phase-problems.js';
 import { isRunnableLayer, unrunnableLayersError, type RunnableOptions } from './runnable.js';
 import { jsPortOf, type PortReport } from '../layers/python/check-ports.js';
+import { validateSolver } from '../solvers/validate.js';
 import { isKnownLayerType } from '../layers/catalog.js';
 import { forkTypesError } from '../proto/forks.js';
 import { positionOf } from '../prototxt/side-tables.js';
@@ -137,6 +138,7 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
 const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;
 
 function checkSolver(file: string, solver: Message, upgrades: string[], warnings: string[]): SolverCheck {
+  validateSolver(solver);
   const summary: [string, string][] = [];
   const dir = path.dirname(file);
   for (const field of SOLVER_NET_FIELDS) {

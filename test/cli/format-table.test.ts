@@ -19,13 +19,14 @@ describe('formatTable', () => {
       tops: ['x'],
       phases: 'both' as const,
       known: true,
+      runnable: true,
       topShapes: [[1, 2]],
       params: 0,
       flops: 2,
     }));
     const report: NetCheck = {
       kind: 'NetParameter', file: 'big.prototxt', name: 'big', format: 'V2', upgrades: [], warnings: [], layers,
-      unknownTypes: new Map(), totals: [{ phase: 'TRAIN', params: 0, flops: 400_000, complete: true }],
+      unknownTypes: new Map(), totals: [{ phase: 'TRAIN', params: 0, flops: 400_000, complete: true }], errors: [],
     };
     const lines = formatCheckReport(report).split('\n');
     expect(lines[2]).toBe('200000 layers');
