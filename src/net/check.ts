@@ -58,8 +58,6 @@ export interface NetCheck {
    * phase's net has the problem), then the layer types Caffe master lacks and the layers kdnet cannot run.
    */
   errors: KdnetError[];
-  /** The error for the layer types Caffe master lacks (also one of `errors`). */
-  forkTypes?: KdnetError;
 }
 
 export interface SolverCheck {
@@ -127,9 +125,8 @@ function checkNet(file: string, net: Message, format: NetFormat, upgrades: strin
   const merged = mergePhaseProblems(net, perPhase, opts.stage !== undefined || opts.level !== undefined);
   const errors = merged.errors;
   warnings.push(...merged.warnings);
-  const forkTypes = forkTypesError(shown);
-  for (const e of [forkTypes, unrunnableLayersError(shown, opts)]) if (e) errors.push(e);
-  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals, errors, forkTypes };
+  for (const e of [forkTypesError(shown), unrunnableLayersError(shown, opts)]) if (e) errors.push(e);
+  return { kind: 'NetParameter', file, name: net.name, format, upgrades, warnings, layers, unknownTypes, totals, errors };
 }
 
 const SOLVER_NET_FIELDS = ['net', 'train_net', 'test_net'] as const;
@@ -172,9 +169,4 @@ export function checkFile(file: string, opts: CheckOptions = {}, kind?: CaffeMes
 /** Everything `kdnet check` found wrong with a net, as one error (the first 20 problems and a count), or undefined. */
 export function checkError(report: NetCheck): KdnetError | undefined {
   return report.errors.length ? combineBounded(report.errors) : undefined;
-}
-
-/** The one error for layer types Caffe master lacks, naming every such type, its fork and its layers. */
-export function unknownTypesError(report: NetCheck): KdnetError | undefined {
-  return report.forkTypes;
 }
