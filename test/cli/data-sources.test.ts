@@ -15,6 +15,7 @@ import { createDbWriter } from '../../src/data/db/index.js';
 import { writeDatums } from '../support/data.js';
 import { writeH5 } from '../support/h5.js';
 import { cliFromSource, projectRequire, runCliProcess } from '../support/cli-process.js';
+import { expectOneError } from '../support/cli-errors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-sources-cli-'));
 /** Stands for a folder outside the project (a system folder): only read, never written. */
@@ -30,14 +31,6 @@ async function testNet(name: string, layer: string) {
 
 const dataLayer = (source: string, backend: 'LMDB' | 'LEVELDB') =>
   `layer { name: "mnist" type: "Data" top: "data" top: "label" data_param { source: "${source}" backend: ${backend} batch_size: 2 } }`;
-
-function expectOneError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code, r.stderr).toBe(1);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-}
 
 /** Every path under `root` with its size, to compare before and after. */
 function listing(root: string): string[] {

@@ -8,6 +8,7 @@ import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { encodeNpy, readNpy } from '../../src/util/npy.js';
 import { initBackend } from '../../src/backend/select.js';
+import { expectOneError } from '../support/cli-errors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-forward-inputs-'));
 const net = path.join(dir, 'net.prototxt');
@@ -28,14 +29,6 @@ function npyFile(name: string, descr: string, shape: number[], data: Buffer): st
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), data]));
   return file;
-}
-
-function expectOneError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code, r.stderr).toBe(1);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 }
 
 afterAll(() => {

@@ -11,6 +11,7 @@ import { bufferIO } from '../../src/cli/io.js';
 import { caffeType } from '../../src/proto/schema.js';
 import { initBackend } from '../../src/backend/select.js';
 import { hdf5Ready, writeHdf5Atomic } from '../../src/data/hdf5-file.js';
+import { expectOneError } from '../support/cli-errors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-weights-cli-'));
 const net = path.join(dir, 'net.prototxt');
@@ -24,14 +25,6 @@ async function run(...argv: string[]) {
 /** `kdnet test` of the net with the given weights: the way a user meets a weights file. */
 function testWith(weights: string) {
   return run('test', '--model', net, '--weights', weights, '--iterations', '1', '--backend', 'cpu');
-}
-
-function expectOneError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code, r.stderr).toBe(1);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 }
 
 const NetParameter = caffeType('NetParameter');
