@@ -10,8 +10,9 @@ import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { setLogSink } from '../../src/log.js';
 import { checkError, checkFile, type NetCheck } from '../../src/net/check.js';
-import { Phase } from '../../src/net/net-state.js';
+import { filterNet, Phase } from '../../src/net/net-state.js';
 import { exportStudent } from '../../src/distill/export.js';
+import { splitStudent } from '../../src/distill/student-split.js';
 import { loadNetFile } from '../../src/proto/load.js';
 import { readCaffemodel, writeCaffemodel, writeWeightsMessage } from '../../src/proto/weights.js';
 import { parseCaffeText } from '../../src/proto/text.js';
@@ -20,7 +21,7 @@ import { encodeNpy, readNpy } from '../../src/util/npy.js';
 import type { Message } from '../../src/proto/schema.js';
 import { expectOneError } from '../support/cli-errors.js';
 import { netFromText, tempDir, writeDatums } from '../support/data.js';
-import { CLASSES, image } from './support.js';
+import { CLASSES, sigmoidRecipe, image } from './support.js';
 
 const dir = tempDir('kdnet-export-');
 const frozen = 'param { lr_mult: 0 } param { lr_mult: 0 }';
@@ -207,5 +208,28 @@ layer { name: "l2" type: "EuclideanLoss" bottom: "ip" bottom: "data" top: "l2" }
     expectOneError(await run(...args), /full-out exists and is not empty: give --force/);
     expect((await run(...args, '--force')).code).toBe(0);
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+describe('splitStudent on other recipes', () => {
+  const split = (text: string) => {
+    fs.writeFileSync(file('recipe.prototxt'), text);
+    const train = filterNet(loadNetFile(file('recipe.prototxt')).message, { phase: Phase.TRAIN, level: 0, stage: [] });
+    const s = splitStudent(train, 'recipe.prototxt');
+    return { ...s, student: s.student.map((i) => (train.layer as Message[])[i]!.name as string) };
+  };
+
+  it('soft targets from a second database (TempSoftmaxCrossEntropyLoss): no teacher in the net', () => {
+    const s = split(`layer { name: "data" type: "Input" top: "data" top: "label" input_param { shape { dim: 2 dim: 3 } shape { dim: 2 } } }
+layer { name: "soft" type: "Input" top: "soft_target" input_param { shape { dim: 2 dim: 4 } } }
+layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 4 } }
+layer { name: "kd" type: "TempSoftmaxCrossEntropyLoss" bottom: "fc" bottom: "soft_target" top: "kd" }
+layer { name: "silence" type: "Silence" bottom: "label" }`);
+    expect(s).toMatchObject({ student: ['fc'], logits: 'fc', teacher: [], inputs: [{ top: 'data' }] });
+  });
+
+  it('an old V1 recipe (Power + SIGMOID_CROSS_ENTROPY_LOSS on a second database): the student behind SOFTMAX_LOSS', () => {
+    const s = split(sigmoidRecipe(dir));
+    expect(s).toMatchObject({ student: ['ip1', 'relu1', 'ip2'], logits: 'ip2', teacher: [], inputs: [{ top: 'data' }] });
   });
 });
