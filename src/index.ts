@@ -35,3 +35,6 @@ export type { JsLayerSearch } from './layers/python/search-path.js';
 export { JsBlob } from './layers/python/js-blob.js';
 export { convertDistillFile, convertDistillNet, writeConversion, formatConversion } from './distill/convert/index.js';
 export type { Conversion, ConversionReport, ConvertOptions } from './distill/convert/index.js';
+export { exportStudent, formatExport } from './distill/export.js';
+export type { ExportOptions, ExportResult } from './distill/export.js';
+export { splitStudent } from './distill/student-split.js';

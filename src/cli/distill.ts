@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { conversionText, convertDistillFile, formatConversion, writeConversion } from '../distill/convert/index.js';
 import { KdnetError } from '../errors.js';
+import { exportStudent, formatExport } from '../distill/export.js';
+import { initBackend } from '../backend/select.js';
 import type { CliIO } from './io.js';
 
 function registerConvert(distill: Command, io: CliIO): void {
@@ -28,7 +30,36 @@ function registerConvert(distill: Command, io: CliIO): void {
     });
 }
 
+function parseShape(text: string): number[] {
+  const dims = text.split(',').map((d) => Number(d.trim()));
+  if (!dims.length || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new KdnetError(`--input-shape wants positive integers C,H,W, got '${text}'`);
+  return dims;
+}
+
+function registerExport(distill: Command, io: CliIO): void {
+  distill
+    .command('export')
+    .description(
+      'write the trained student alone, as shipped: DIR/deploy.prototxt (an Input of the data shape, the student layers, a Softmax "prob"; ' +
+        'no data, loss, Accuracy, teacher or hint-adapter layers) and DIR/deploy.caffemodel with only the student weights',
+    )
+    .argument('<net>', 'the teacher+student training net .prototxt (its TRAIN phase is split)')
+    .requiredOption('--weights <file>', 'the trained snapshot .caffemodel')
+    .requiredOption('--out <dir>', 'output folder (refused when it exists and is not empty, unless --force)')
+    .option('--batch <n>', 'batch size of the Input layer', '1')
+    .option('--input-shape <C,H,W>', 'per-sample input shape (default: read from the data layer)')
+    .option('--no-softmax', 'do not add the Softmax "prob" on the student logits')
+    .option('--force', 'write into a non-empty output folder')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .action(async (net: string, o: { weights: string; out: string; batch: string; inputShape?: string; softmax: boolean; force?: boolean; backend?: string }) => {
+      await initBackend(o.backend);
+      const r = exportStudent({ model: net, weights: o.weights, out: o.out, batch: Number(o.batch), inputShape: o.inputShape ? parseShape(o.inputShape) : undefined, softmax: o.softmax, force: o.force });
+      io.out(formatExport(r));
+    });
+}
+
 export function registerDistill(program: Command, io: CliIO): void {
-  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes)');
+  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes, export the student)');
   registerConvert(distill, io);
+  registerExport(distill, io);
 }
