@@ -123,7 +123,9 @@ async function expectSameLogits(trainNet: string, trainWeights: string, out: str
   return readNpy(path.join(deployDump, 'prob.npy')).data as Float32Array;
 }
 
-const hasCv2 = spawnSync('python3', ['-c', 'import cv2'], { stdio: 'ignore' }).status === 0;
+// Debian's python3-opencv installs for the system Python, which a pyenv python3 on PATH may hide.
+const cv2Python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import cv2'], { stdio: 'ignore' }).status === 0);
+const hasCv2 = cv2Python !== undefined;
 
 describe('distill export', () => {
   it('exports the student of a net over an Input layer (batch 4) and it computes the same logits', async () => {
@@ -139,7 +141,7 @@ describe('distill export', () => {
 net = cv2.dnn.readNetFromCaffe(sys.argv[1], sys.argv[2])
 net.setInput(np.load(sys.argv[3]))
 print(' '.join(repr(float(v)) for v in net.forward('prob').ravel()))`;
-    const cv = spawnSync('python3', ['-c', script, path.join(out, 'deploy.prototxt'), path.join(out, 'deploy.caffemodel'), file('input-x.npy')], { encoding: 'utf8' });
+    const cv = spawnSync(cv2Python!, ['-c', script, path.join(out, 'deploy.prototxt'), path.join(out, 'deploy.caffemodel'), file('input-x.npy')], { encoding: 'utf8' });
     expect(cv.status, cv.stderr).toBe(0);
     const cvProb = Float32Array.from(cv.stdout.trim().split(' ').map(Number));
     expect(maxDiff(cvProb, prob)).toBeLessThanOrEqual(1e-5);
