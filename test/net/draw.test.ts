@@ -119,6 +119,17 @@ describe('renderSvg', () => {
     expect(svg).toMatch(/<\/svg>\s*$/);
     for (const l of g.layers) expect(svg).toContain(`>${l.name}</text>`);
   });
+  it('keeps names with quotes, backslashes and record characters intact', async () => {
+    const file = path.join(dir, 'odd.prototxt');
+    fs.writeFileSync(file, `layer { name: "in|{x}" type: "Input" top: "a\\\\\\"b" input_param { shape { dim: 1 } } }
+layer { name: "r<1>" type: "ReLU" bottom: "a\\\\\\"b" top: "a\\\\\\"b" }\n`);
+    const g = netToDot(loadNetFile(file).message, { file });
+    expect(g.blobs).toEqual(['a\\"b']);
+    const svg = await renderSvg(g.dot);
+    expect(svg).toContain('>in|{x}</text>');
+    expect(svg).toContain('>r&lt;1&gt;</text>');
+    expect(svg).toContain('>a\\&quot;b</text>');
+  });
 });
 
 describe('kdnet draw', () => {
