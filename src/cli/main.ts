@@ -14,6 +14,7 @@ import { registerConvertWeights } from './convert-weights.js';
 import { registerDbTools } from './db-tools.js';
 import { registerExtract } from './extract.js';
 import { registerDistill } from './distill.js';
+import { registerDraw } from './draw.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerDbTools(program, io);
   registerExtract(program, io, setExit);
   registerDistill(program, io);
+  registerDraw(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.
