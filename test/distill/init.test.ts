@@ -132,6 +132,9 @@ describe('distill init', () => {
     expect(r.stdout).toMatch(/student layer "conv1" renamed "s_conv1"/);
     expect(r.stdout).toMatch(/Dropout "drop1" removed/);
     expectComposed(out, 'KnowledgeDistillation', 1 - ALPHA);
+    // The printed command runs as given (capped at 2 iterations; the TEST net runs at the end too).
+    const t = await run('train', path.join(out, 'solver.prototxt'), '--weights', file('teacher.caffemodel'), '--iterations', '2');
+    expect(t.code, t.stderr).toBe(0);
     await trainFive(out, 0.1, (net) => {
       // Iteration 0's KD loss from the two nets' logits: mean over items of KL(p_t ‖ p_s) at temperature T.
       net.forward();
