@@ -37,4 +37,8 @@ export { convertDistillFile, convertDistillNet, writeConversion, formatConversio
 export type { Conversion, ConversionReport, ConvertOptions } from './distill/convert/index.js';
 export { exportStudent, formatExport } from './distill/export.js';
 export type { ExportOptions, ExportResult } from './distill/export.js';
+export { initDistillation, formatInit } from './distill/init.js';
+export type { InitOptions, InitResult, SoftLossLayer } from './distill/init.js';
+export { parseHint } from './distill/hints.js';
+export type { HintSpec } from './distill/hints.js';
 export { splitStudent } from './distill/student-split.js';

@@ -4,6 +4,8 @@ import { conversionText, convertDistillFile, formatConversion, writeConversion }
 import { KdnetError } from '../errors.js';
 import { exportStudent, formatExport } from '../distill/export.js';
 import { initBackend } from '../backend/select.js';
+import { formatInit, initDistillation, type SoftLossLayer } from '../distill/init.js';
+import { parseHint } from '../distill/hints.js';
 import type { CliIO } from './io.js';
 
 function registerConvert(distill: Command, io: CliIO): void {
@@ -58,8 +60,41 @@ function registerExport(distill: Command, io: CliIO): void {
     });
 }
 
+function registerInit(distill: Command, io: CliIO): void {
+  distill
+    .command('init')
+    .description(
+      'compose a frozen teacher and a student into one training net (DIR/train_val.prototxt, DIR/solver.prototxt) for online distillation: ' +
+        "the student's data feeds both, the teacher keeps its layer names (student names that collide get an s_ prefix), hard loss weight alpha, soft loss weight (1-alpha) (T²(1-alpha) for TempSoftmaxCrossEntropyLoss)",
+    )
+    .requiredOption('--teacher <prototxt>', 'the teacher net')
+    .requiredOption('--teacher-weights <caffemodel>', "the teacher's trained weights (copied by layer name when training)")
+    .requiredOption('--student <prototxt>', 'the student net, with its data layers and a SoftmaxWithLoss')
+    .requiredOption('--out <dir>', 'output folder (refused when it exists and is not empty, unless --force)')
+    .option('--temperature <T>', 'softmax temperature', '4')
+    .option('--alpha <a>', 'hard-loss weight in [0, 1]; the soft loss gets 1 - alpha', '0.1')
+    .option('--layer <type>', 'KnowledgeDistillation or TempSoftmaxCrossEntropyLoss', 'KnowledgeDistillation')
+    .option('--hint <t_blob:s_blob[:weight]>', 'a FitNets hint: adapter from the student blob to the teacher blob, EuclideanLoss (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--force', 'write into a non-empty output folder')
+    .action((o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; force?: boolean }) => {
+      const r = initDistillation({
+        teacher: o.teacher,
+        teacherWeights: o.teacherWeights,
+        student: o.student,
+        out: o.out,
+        temperature: Number(o.temperature),
+        alpha: Number(o.alpha),
+        layer: o.layer as SoftLossLayer,
+        hints: o.hint.map(parseHint),
+        force: o.force,
+      });
+      io.out(formatInit(r));
+    });
+}
+
 export function registerDistill(program: Command, io: CliIO): void {
-  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes, export the student)');
+  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes, compose teacher and student, export the student)');
   registerConvert(distill, io);
   registerExport(distill, io);
+  registerInit(distill, io);
 }

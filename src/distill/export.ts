@@ -39,14 +39,14 @@ export interface ExportResult {
   droppedLayers: string[];
 }
 
-function checkOutDir(out: string, force: boolean): void {
+export function checkOutDir(out: string, force: boolean): void {
   if (!fs.existsSync(out)) return;
   if (!fs.statSync(out).isDirectory()) throw new KdnetError(`--out ${out} exists and is not a directory`);
   if (!force && fs.readdirSync(out).length) throw new KdnetError(`--out ${out} exists and is not empty: give --force to write into it`);
 }
 
 /** Per-sample shapes of the data tops, as the data layers themselves produce them (Data reads one record). */
-function dataShapes(net: Message, inputs: Array<{ layer: number; top: string }>, baseDir: string): Map<string, number[]> {
+export function dataShapes(net: Message, inputs: Array<{ layer: number; top: string }>, baseDir: string): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   for (const layerIndex of new Set(inputs.map((i) => i.layer))) {
     const lp = (net.layer as Message[])[layerIndex]!;
