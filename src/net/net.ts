@@ -16,7 +16,7 @@ import { log } from '../log.js';
 import { formatG } from '../prototxt/number-format.js';
 import { countOf, sameShape, shapeText } from '../layers/common/util.js';
 import { resolveNeedBackward } from './need-backward.js';
-import { checkNetBytes, checkTopSizes, resolveSizeLimits, type SizeLimits } from './size-limits.js';
+import { checkNetBytes, checkTopSizes, NetBytesTally, resolveSizeLimits, type SizeLimits } from './size-limits.js';
 import { assertNetStructure } from './structure.js';
 import './all-layers.js';
 
@@ -89,11 +89,14 @@ export class Net {
   /** Set when an input's shape changed since the last reshape. */
   private inputsChanged = false;
   readonly sizeLimits: SizeLimits;
+  /** The net's bytes so far while it is built (checked layer by layer against the memory limit). */
+  private readonly buildTally: NetBytesTally;
 
   constructor(param: Message, options: NetOptions) {
     this.name = param.name;
     this.phase = options.phase;
     this.sizeLimits = resolveSizeLimits(options.sizeLimits);
+    this.buildTally = new NetBytesTally((id) => this.learnableParams[id]!.tensor.shape, this.sizeLimits);
     this.ctx = { phase: options.phase, rng: new Rng(options.seed ?? 1701), baseDir: options.baseDir, sizeLimits: this.sizeLimits, layersPath: options.layersPath };
     if ((param.layers as Message[]).length) {
       throw new KdnetError('the net still has V1 `layers`: upgrade it first (loadCaffeFile does)');
@@ -170,8 +173,9 @@ export class Net {
       const spec = (lp.param as Message[])[i];
       return (spec && has(spec, 'lr_mult') ? spec.lr_mult : 1) !== 0 && !layer.frozenBlobs.has(i);
     });
-    this.entries.push({ layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward, setupShapes: bottomShapes });
-    checkNetBytes(this.entries, (id) => this.learnableParams[id]!.tensor.shape, this.sizeLimits);
+    const entry: LayerEntry = { layer, bottoms, tops, lossWeights, needBackward: false, bottomNeedBackward: [], paramIds, paramNeedBackward, setupShapes: bottomShapes };
+    this.entries.push(entry);
+    this.buildTally.add(entry);
     if (verbose) log.info(`Setting up ${lp.name}\n` + tops.map((t) => topShapeLine(t.shape)).join('\n'));
   }
 

@@ -130,29 +130,40 @@ export function checkTopSizes(layer: Layer, bottoms: NamedShape[], tops: NamedSh
   }
 }
 
+type BudgetedLayer = { layer: Layer; paramIds: number[]; tops: NamedShape[] };
+
 /**
  * The bytes of every top (each version of an in-place blob is its own tensor) and every parameter (shared ones
- * once), layer by layer in forward order: an error at the layer where the total passes the memory limit.
+ * once), added layer by layer in forward order: an error at the layer where the total passes the memory limit.
+ * Kept as a running total so a net is checked in one pass as it is built, however many layers it has.
  */
-export function checkNetBytes(
-  layers: ReadonlyArray<{ layer: Layer; paramIds: number[]; tops: NamedShape[] }>,
-  paramShape: (id: number) => Shape,
-  limits: SizeLimits,
-): void {
-  let total = 0;
-  const counted = new Set<number>();
-  for (const e of layers) {
+export class NetBytesTally {
+  private total = 0;
+  private readonly counted = new Set<number>();
+
+  constructor(
+    private readonly paramShape: (id: number) => Shape,
+    private readonly limits: SizeLimits,
+  ) {}
+
+  add(e: BudgetedLayer): void {
     for (const id of e.paramIds) {
-      if (id < 0 || counted.has(id)) continue;
-      counted.add(id);
-      total += blobBytes(paramShape(id));
+      if (id < 0 || this.counted.has(id)) continue;
+      this.counted.add(id);
+      this.total += blobBytes(this.paramShape(id));
     }
-    for (const t of e.tops) total += blobBytes(t.shape);
-    if (total > limits.memoryBytes) {
+    for (const t of e.tops) this.total += blobBytes(t.shape);
+    if (this.total > this.limits.memoryBytes) {
       throw e.layer.error(
         `the net's blobs and parameters up to this layer (tops ${e.tops.map((t) => `'${t.name}' ${shapeText(t.shape)}`).join(', ')}) need ` +
-          `${formatBytes(total)}, more than the memory limit of ${formatBytes(limits.memoryBytes)} (${MEMORY_LIMIT_HINT})`,
+          `${formatBytes(this.total)}, more than the memory limit of ${formatBytes(this.limits.memoryBytes)} (${MEMORY_LIMIT_HINT})`,
       );
     }
   }
+}
+
+/** The whole net's tally from scratch (after a reshape changed its shapes). */
+export function checkNetBytes(layers: ReadonlyArray<BudgetedLayer>, paramShape: (id: number) => Shape, limits: SizeLimits): void {
+  const tally = new NetBytesTally(paramShape, limits);
+  for (const e of layers) tally.add(e);
 }
