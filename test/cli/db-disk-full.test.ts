@@ -1,7 +1,6 @@
 // Converters on a full disk (a real 256 KiB tmpfs; skipped where mount is not permitted): LMDB's and
 // LevelDB's own write failures are one error naming the database, and no partial database is left.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../../src/cli/main.js';
@@ -9,30 +8,15 @@ import { bufferIO } from '../../src/cli/io.js';
 import { initBackend } from '../../src/backend/select.js';
 import { tempDir } from '../support/data.js';
 import { projectRoot } from '../support/shared.js';
+import { mountSmallTmpfs } from '../support/disk-full.js';
 
 const subset = path.join(projectRoot, 'data', 'fashion-mnist', 'subset');
 const disk = tempDir('kdnet-db-full-');
 
-const mounted = (() => {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const mounted = mountSmallTmpfs(disk, '256k');
 
 beforeAll(async () => {
   await initBackend('cpu', true);
-});
-
-afterAll(() => {
-  if (!mounted) return;
-  try {
-    execFileSync('umount', [disk], { stdio: 'ignore' });
-  } catch {
-    execFileSync('umount', ['-l', disk]);
-  }
 });
 
 describe.skipIf(!mounted)('convert-mnist on a full disk (256 KiB tmpfs)', () => {

@@ -2,18 +2,18 @@
 // no truncated file is left under a final name (an older file of that name stays as it was), the temporary
 // file is removed, and the last complete snapshot is intact and resumes. Shown twice: on a simulated disk
 // (fs.writeSync spent after N bytes, runs anywhere) and on a real 1 MiB tmpfs (when mount is permitted).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { runCli } from '../../src/cli/main.js';
 import { bufferIO, type CliIO } from '../../src/cli/io.js';
 import { initBackend } from '../../src/backend/select.js';
 import { readCaffemodel } from '../../src/proto/weights.js';
 import { readSolverState } from '../../src/solvers/snapshot.js';
 import { readSolverStateHdf5 } from '../../src/solvers/snapshot-hdf5.js';
-import { simulateFullDisk } from '../support/disk-full.js';
+import { mountSmallTmpfs, simulateFullDisk } from '../support/disk-full.js';
 import { projectRoot } from '../support/shared.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-disk-full-'));
@@ -136,25 +136,10 @@ describe('full disk during a snapshot (simulated, runs everywhere)', () => {
   });
 });
 
-// A real full file system. Mounting needs root (or CAP_SYS_ADMIN); elsewhere these tests skip.
+// A real full file system (where mounting is permitted; elsewhere these tests skip).
 const tmpfs = path.join(dir, 'tmpfs');
 fs.mkdirSync(tmpfs);
-const mounted = (() => {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmpfs], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-afterAll(() => {
-  if (!mounted) return;
-  try {
-    execFileSync('umount', [tmpfs]);
-  } catch {
-    execFileSync('umount', ['-l', tmpfs]); // still busy: detach now, freed once the last file closes
-  }
-});
+const mounted = mountSmallTmpfs(tmpfs, '1m');
 
 describe.skipIf(!mounted)('full disk during a snapshot (a 1 MiB tmpfs)', () => {
   const clear = () => {

@@ -3,7 +3,8 @@
 // crosses it is short, and the next fails with ENOSPC — what the kernel does on a full file system. h5wasm
 // writes through the same fs.writeSync, so HDF5 files see the same disk.
 import fs from 'node:fs';
-import { vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterAll, vi } from 'vitest';
 
 export interface FullDisk {
   /** Bytes written so far. */
@@ -42,4 +43,24 @@ export function simulateFullDisk(free: number): FullDisk {
     return n;
   }) as typeof fs.writeSync);
   return { used: () => used, stderr: () => stderr, restore: () => spy.mockRestore() };
+}
+
+/**
+ * A real full file system: a tmpfs of `size` (e.g. '1m') mounted on `dir`, unmounted after the file's tests.
+ * Mounting needs root (or CAP_SYS_ADMIN); returns false where it is not permitted, so the tests skip.
+ */
+export function mountSmallTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    return false;
+  }
+  afterAll(() => {
+    try {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+    } catch {
+      execFileSync('umount', ['-l', dir]); // still busy: detach now, freed once the last file closes
+    }
+  });
+  return true;
 }
