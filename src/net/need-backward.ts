@@ -32,15 +32,18 @@ export function resolveNeedBackward(entries: BackwardEntry[], forceBackward: boo
     e.needBackward = need;
     for (const t of e.tops) blobNeed.set(t.id, need);
   }
+  // Caffe inserts a Split layer wherever a blob feeds several layers, so a blob skips backpropagation only
+  // when every layer reading it does (a zero-weight loss beside a real one must not cut the gradient off).
   const underLoss = new Set<number>();
-  const skip = new Set<number>();
+  const read = new Set<number>();
+  const wanted = new Set<number>();
   for (let li = entries.length - 1; li >= 0; li--) {
     const e = entries[li]!;
     let contributes = false;
     let skipPropagate = true;
     e.tops.forEach((t, i) => {
       if (e.lossWeights[i] !== 0 || underLoss.has(t.id)) contributes = true;
-      if (!skip.has(t.id)) skipPropagate = false;
+      if (!read.has(t.id) || wanted.has(t.id)) skipPropagate = false;
     });
     if (e.needBackward && skipPropagate) {
       e.needBackward = false;
@@ -50,7 +53,8 @@ export function resolveNeedBackward(entries: BackwardEntry[], forceBackward: boo
     e.bottoms.forEach((b, i) => {
       if (contributes) underLoss.add(b.id);
       else e.bottomNeedBackward[i] = false;
-      if (!e.bottomNeedBackward[i]) skip.add(b.id);
+      read.add(b.id);
+      if (e.bottomNeedBackward[i]) wanted.add(b.id);
     });
   }
   if (forceBackward) {

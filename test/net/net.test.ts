@@ -49,6 +49,25 @@ layer { name: "loss" type: "EuclideanLoss" bottom: "x" bottom: "t" top: "loss" }
     net.dispose();
   });
 
+  it('backpropagates into a blob read by a zero-weight loss and a real one (Caffe splits the blob)', () => {
+    // Distillation with hard-loss weight 0: the soft loss alone must still train the student.
+    const net = build(`${input('x', [2, 3])}
+${input('t', [2, 2])}
+${input('label', [2])}
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "ip" inner_product_param { num_output: 2 weight_filler { type: "constant" value: 0.5 } } }
+layer { name: "hard" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "hard" loss_weight: 0 }
+layer { name: "soft" type: "EuclideanLoss" bottom: "ip" bottom: "t" top: "soft" }`);
+    net.setInput('x', tf.tensor([[1, 2, 3], [0, 1, 0]]));
+    net.setInput('t', tf.zeros([2, 2]));
+    net.setInput('label', tf.tensor([0, 1]));
+    net.forward();
+    net.backward();
+    // ip = x·W + 0.5-weights: rows [3, 3] and [0.5, 0.5]; d soft/d ip = ip / N; dW = Σ_n d_ip[n]ᵀ x[n].
+    close(values(net.blobDiff('ip')), [1.5, 1.5, 0.25, 0.25]);
+    close(values(net.paramDiff('ip', 0)), [1.5, 3.25, 4.5, 1.5, 3.25, 4.5]);
+    net.dispose();
+  });
+
   it('sums the gradients of a blob consumed twice (Caffe\'s split)', () => {
     const net = build(`force_backward: true
 ${input('x', [1, 4])}
