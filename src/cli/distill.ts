@@ -7,6 +7,8 @@ import { initBackend } from '../backend/select.js';
 import { formatInit, initDistillation, type SoftLossLayer } from '../distill/init.js';
 import { parseHint } from '../distill/hints.js';
 import type { CliIO } from './io.js';
+import { drawNetFile } from '../net/draw-file.js';
+import { Phase } from '../net/net-state.js';
 
 function registerConvert(distill: Command, io: CliIO): void {
   distill
@@ -76,7 +78,7 @@ function registerInit(distill: Command, io: CliIO): void {
     .option('--layer <type>', 'KnowledgeDistillation or TempSoftmaxCrossEntropyLoss', 'KnowledgeDistillation')
     .option('--hint <t_blob:s_blob[:weight]>', 'a FitNets hint: adapter from the student blob to the teacher blob, EuclideanLoss (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--force', 'write into a non-empty output folder')
-    .action((o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; force?: boolean }) => {
+    .action(async (o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; force?: boolean }) => {
       const r = initDistillation({
         teacher: o.teacher,
         teacherWeights: o.teacherWeights,
@@ -89,6 +91,10 @@ function registerInit(distill: Command, io: CliIO): void {
         force: o.force,
       });
       io.out(formatInit(r));
+      // A picture of what was composed: teacher, student, losses and hint adapters in their own colours.
+      const drawing = r.trainVal.replace(/\.prototxt$/, '.svg');
+      await drawNetFile(r.trainVal, drawing, { phase: Phase.TRAIN });
+      io.out(`drew the TRAIN net in ${drawing}\n`);
     });
 }
 

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { loadNetFile } from '../proto/load.js';
 import { parsePhase } from '../net/net-state.js';
-import { netToDot, parseRankdir } from '../net/draw.js';
-import { renderSvg } from '../net/render-svg.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { parseRankdir } from '../net/draw.js';
+import { drawNetFile } from '../net/draw-file.js';
 import { KdnetError } from '../errors.js';
 import type { CliIO } from './io.js';
 
@@ -20,9 +18,7 @@ export function registerDraw(program: Command, io: CliIO): void {
       const rankdir = parseRankdir(o.rankdir);
       const phase = o.phase === undefined ? undefined : parsePhase(o.phase);
       if (o.format !== 'svg' && o.format !== 'dot') throw new KdnetError(`unknown --format '${o.format}' (expected svg or dot)`);
-      const { message } = loadNetFile(file);
-      const graph = netToDot(message, { rankdir, phase, file });
-      writeFileAtomic(o.out, o.format === 'dot' ? graph.dot : await renderSvg(graph.dot));
+      const graph = await drawNetFile(file, o.out, { rankdir, phase, format: o.format });
       io.out(`wrote ${o.out} (${graph.layers.length} layers, ${graph.blobs.length} blobs)\n`);
     });
 }

@@ -132,6 +132,12 @@ describe('distill init', () => {
     expect(r.stdout).toMatch(/student layer "conv1" renamed "s_conv1"/);
     expect(r.stdout).toMatch(/Dropout "drop1" removed/);
     expectComposed(out, 'KnowledgeDistillation', 1 - ALPHA);
+    // A drawing of the composed TRAIN net beside it, teacher and student in their colours.
+    const drawing = fs.readFileSync(path.join(out, 'train_val.svg'), 'utf8');
+    expect(r.stdout).toContain(`drew the TRAIN net in ${path.join(out, 'train_val.svg')}`);
+    expect(drawing).toMatch(/^<svg|<\?xml/);
+    expect(drawing).toContain('s_conv1');
+    expect(drawing).toContain('teacher');
     // The printed command runs as given (capped at 2 iterations; the TEST net runs at the end too).
     const t = await run('train', path.join(out, 'solver.prototxt'), '--weights', file('teacher.caffemodel'), '--iterations', '2');
     expect(t.code, t.stderr).toBe(0);
