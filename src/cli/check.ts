@@ -3,7 +3,8 @@ import { addLayersPathOption } from './layers-path.js';
 import { portLabel } from '../layers/python/check-ports.js';
 import { checkFile, checkError, type CheckReport } from '../net/check.js';
 import { parsePhase } from '../net/net-state.js';
-import { formatTable, type CliIO } from './io.js';
+import type { CliIO } from './io.js';
+import { formatTable } from '../util/text-table.js';
 import { initBackend } from '../backend/select.js';
 import { parseInputShapes } from './args.js';
 

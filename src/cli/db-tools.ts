@@ -4,7 +4,8 @@ import { convertImageset, convertMnist, convertVectors, computeImageMean, dbInfo
 import { writeMeanFile } from '../data/mean.js';
 import { parseBackend, type Backend } from '../data/db/index.js';
 import { progressReporter } from './progress.js';
-import { formatTable, type CliIO } from './io.js';
+import type { CliIO } from './io.js';
+import { formatTable } from '../util/text-table.js';
 
 /** Runs `job` with a progress bar on a terminal (records converted out of the total). */
 async function withProgress<T>(task: string, job: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {

@@ -1,6 +1,5 @@
 // Training curves as SVG with vega-lite: one panel per kind (train loss, test outputs, learning rate).
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import { vegaLiteSvg } from '../util/vega-svg.js';
 import type { CurvePoint } from './training-log.js';
 
 export async function curvesSvg(points: CurvePoint[], title = 'kdnet training'): Promise<string> {
@@ -31,9 +30,5 @@ export async function curvesSvg(points: CurvePoint[], title = 'kdnet training'):
     ].filter(Boolean),
     resolve: { scale: { color: 'independent' } },
   };
-  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+  return vegaLiteSvg(spec);
 }

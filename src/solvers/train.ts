@@ -21,6 +21,8 @@ export interface TrainOptions {
   sighupEffect?: SignalEffect;
   logJson?: string;
   onProgress?: (iter: number, maxIter: number) => void;
+  /** Each test pass's outputs (the final scores of a run, for instance). */
+  onTest?: (e: TestEvent) => void;
   /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
   layersPath?: string[];
 }
@@ -59,7 +61,10 @@ async function run(solver: Solver, o: TrainOptions, json: number | undefined): P
   };
   solver.events = {
     onDisplay: (e: DisplayEvent) => emit({ event: 'train', iter: e.iter, loss: e.loss, lr: e.lr, iters_per_s: e.itersPerSecond, outputs: e.outputs }),
-    onTest: (e: TestEvent) => emit({ event: 'test', iter: e.iter, net: e.net, loss: e.loss, outputs: e.outputs }),
+    onTest: (e: TestEvent) => {
+      emit({ event: 'test', iter: e.iter, net: e.net, loss: e.loss, outputs: e.outputs });
+      o.onTest?.(e);
+    },
     onIteration: o.onProgress,
   };
   const signals = installSignalHandlers(o.sigintEffect ?? 'stop', o.sighupEffect ?? 'snapshot');

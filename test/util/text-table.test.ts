@@ -1,13 +1,17 @@
 // The layer table of `kdnet check` for nets far larger than any real one: column widths come from a loop, not
 // from spreading every row into Math.max (which overflows the stack past ~120,000 arguments).
 import { describe, expect, it } from 'vitest';
-import { formatTable } from '../../src/cli/io.js';
+import { formatTable } from '../../src/util/text-table.js';
 import { formatCheckReport } from '../../src/cli/check.js';
 import type { NetCheck } from '../../src/net/check.js';
 
 describe('formatTable', () => {
   it('aligns columns to the widest cell', () => {
     expect(formatTable(['a', 'bb'], [['xxx', 'y'], ['z', 'w']])).toBe('a    bb\nxxx  y\nz    w\n');
+  });
+
+  it('right-aligns the columns asked for (numbers)', () => {
+    expect(formatTable(['name', 'n', 'note'], [['a', '1,000', 'x'], ['bb', '7', '']], new Set([1]))).toBe('name      n  note\na     1,000  x\nbb        7\n');
   });
 
   it('formats the layer table of a 200,000-layer net', () => {
