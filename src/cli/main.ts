@@ -15,6 +15,7 @@ import { registerDbTools } from './db-tools.js';
 import { registerExtract } from './extract.js';
 import { registerDistill } from './distill.js';
 import { registerDraw } from './draw.js';
+import { registerDemo } from './demo.js';
 import { setLogSink, prefix, type LogSink } from '../log.js';
 
 export const VERSION = '0.1.0';
@@ -43,6 +44,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   registerExtract(program, io, setExit);
   registerDistill(program, io);
   registerDraw(program, io);
+  registerDemo(program, io);
 
   // Log lines go to the CLI's error stream with glog's prefix (Caffe logs to stderr too), so stdout stays
   // the command's output and Caffe's log parsers read kdnet's logs.

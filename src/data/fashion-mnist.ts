@@ -61,7 +61,8 @@ async function download(dir: string, url: string): Promise<void> {
   }
 }
 
-async function sourceDir(o: FashionMnistOptions): Promise<string> {
+/** The folder holding the four IDX files: the shipped subset, or (full) a local copy or a download. */
+export async function fashionMnistSource(o: Pick<FashionMnistOptions, 'full' | 'localDirs' | 'cacheDir' | 'url'>): Promise<string> {
   if (!o.full) return SUBSET_DIR;
   const env = process.env.FASHION_MNIST_DIR;
   if (env && !hasIdx(env)) throw new KdnetError(`FASHION_MNIST_DIR=${env} does not hold the four Fashion-MNIST IDX files`);
@@ -72,7 +73,8 @@ async function sourceDir(o: FashionMnistOptions): Promise<string> {
   return cache;
 }
 
-function idxPath(dir: string, name: string): string {
+/** `name` in `dir`, gzipped or not. */
+export function idxPath(dir: string, name: string): string {
   const gz = path.join(dir, `${name}.gz`);
   return fs.existsSync(gz) ? gz : path.join(dir, name);
 }
@@ -80,7 +82,7 @@ function idxPath(dir: string, name: string): string {
 /** Builds fashion_train_lmdb and fashion_test_lmdb in `outDir`, replacing older ones only once complete. */
 export async function buildFashionMnist(o: FashionMnistOptions): Promise<FashionMnistResult> {
   const { outDir, progress } = o;
-  const src = await sourceDir(o);
+  const src = await fashionMnistSource(o);
   fs.mkdirSync(outDir, { recursive: true });
   const counts = { train: 0, test: 0 };
   const databases = { train: path.join(outDir, 'fashion_train_lmdb'), test: path.join(outDir, 'fashion_test_lmdb') };
