@@ -66,7 +66,7 @@ function registerInit(distill: Command, io: CliIO): void {
   distill
     .command('init')
     .description(
-      'compose a frozen teacher and a student into one training net (DIR/train_val.prototxt, DIR/solver.prototxt) for online distillation: ' +
+      'compose a frozen teacher and a student into one training net (DIR/train_val.prototxt, DIR/solver.prototxt; NAME_ before both with --name) for online distillation: ' +
         "the student's data feeds both, the teacher keeps its layer names (student names that collide get an s_ prefix), hard loss weight alpha, soft loss weight (1-alpha) (T²(1-alpha) for TempSoftmaxCrossEntropyLoss)",
     )
     .requiredOption('--teacher <prototxt>', 'the teacher net')
@@ -77,8 +77,11 @@ function registerInit(distill: Command, io: CliIO): void {
     .option('--alpha <a>', 'hard-loss weight in [0, 1]; the soft loss gets 1 - alpha', '0.1')
     .option('--layer <type>', 'KnowledgeDistillation or TempSoftmaxCrossEntropyLoss', 'KnowledgeDistillation')
     .option('--hint <t_blob:s_blob[:weight]>', 'a FitNets hint: adapter from the student blob to the teacher blob, EuclideanLoss (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--force', 'write into a non-empty output folder')
-    .action(async (o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; force?: boolean }) => {
+    .option('--name <name>', 'write DIR/NAME_train_val.prototxt and DIR/NAME_solver.prototxt (then only those two files must not exist yet)')
+    .option('--solver <prototxt>', "take the solver's settings (schedule, test passes, random_seed) from this solver instead of generic ones")
+    .option('--snapshot-prefix <prefix>', 'snapshot_prefix of the written solver (default DIR/student, or DIR/NAME_student)')
+    .option('--force', 'write into a non-empty output folder (with --name: overwrite its two files)')
+    .action(async (o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; name?: string; solver?: string; snapshotPrefix?: string; force?: boolean }) => {
       const r = initDistillation({
         teacher: o.teacher,
         teacherWeights: o.teacherWeights,
@@ -88,6 +91,9 @@ function registerInit(distill: Command, io: CliIO): void {
         alpha: Number(o.alpha),
         layer: o.layer as SoftLossLayer,
         hints: o.hint.map(parseHint),
+        name: o.name,
+        solver: o.solver,
+        snapshotPrefix: o.snapshotPrefix,
         force: o.force,
       });
       io.out(formatInit(r));

@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KdnetError } from '../errors.js';
 import { newMessage, type Message } from '../proto/schema.js';
-import { loadNetFile } from '../proto/load.js';
+import { loadNetFile, loadSolverFile } from '../proto/load.js';
 import { printCaffeText } from '../proto/text.js';
 import { readCaffemodel } from '../proto/weights.js';
 import { filterNet, Phase } from '../net/net-state.js';
 import { inferShapes } from '../net/shapes.js';
 import { checkError, checkFile, type NetCheck } from '../net/check.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { validateSolver } from '../solvers/validate.js';
 import { checkOutDir, dataShapes } from './export.js';
 import { hintLayers, requireBlob, type HintSpec } from './hints.js';
 
@@ -27,6 +28,12 @@ export interface InitOptions {
   hints?: HintSpec[];
   out: string;
   force?: boolean;
+  /** File names `NAME_train_val.prototxt` / `NAME_solver.prototxt` (several compositions in one folder). */
+  name?: string;
+  /** A solver whose settings (schedule, test passes, seed, ...) the written solver takes instead of generic ones. */
+  solver?: string;
+  /** snapshot_prefix of the written solver (default: DIR/student, or DIR/NAME_student). */
+  snapshotPrefix?: string;
 }
 
 export interface InitResult {
@@ -37,6 +44,8 @@ export interface InitResult {
   renamedBlobs: Array<[string, string]>;
   notes: string[];
   softLossWeight: number;
+  /** The solver file whose settings the written solver took, if any. */
+  solverFrom?: string;
 }
 
 /** Parameter blobs a layer type owns (what `param { lr_mult: 0 }` entries a frozen copy needs). */
@@ -132,22 +141,31 @@ function renameStudent(student: Message[], teacherNames: Set<string>, teacherBlo
   return { layers, layerMap, blobMap };
 }
 
-function solverText(trainVal: string, out: string, hasTest: boolean): string {
-  const lines = [
-    `net: "${trainVal}"`,
-    ...(hasTest ? ['test_iter: 100', 'test_interval: 1000'] : []),
-    'base_lr: 0.01',
-    'momentum: 0.9',
-    'weight_decay: 0.0005',
-    'lr_policy: "step"',
-    'gamma: 0.1',
-    'stepsize: 10000',
-    'display: 100',
-    'max_iter: 30000',
-    'snapshot: 5000',
-    `snapshot_prefix: "${path.join(out, 'student')}"`,
-  ];
-  return lines.join('\n') + '\n';
+const GENERIC_SOLVER = {
+  base_lr: 0.01,
+  momentum: 0.9,
+  weight_decay: 0.0005,
+  lr_policy: 'step',
+  gamma: 0.1,
+  stepsize: 10000,
+  display: 100,
+  max_iter: 30000,
+  snapshot: 5000,
+};
+
+/**
+ * The solver for the composed net: the settings of `from` (a solver file) or generic ones, with `net` and
+ * `snapshot_prefix` pointing at what init wrote. Paths are kept as the user gave them (relative to the working
+ * directory, as Caffe resolves them), so a folder made from the repository root trains from there.
+ */
+function solverText(net: string, snapshotPrefix: string, hasTest: boolean, from: string | undefined): string {
+  const settings = from ? { ...loadSolverFile(from).message } : { ...GENERIC_SOLVER, ...(hasTest ? { test_iter: [100], test_interval: 1000 } : {}) };
+  for (const f of ['net', 'net_param', 'train_net', 'train_net_param', 'test_net', 'test_net_param']) delete (settings as Record<string, unknown>)[f];
+  // Printed in field-number order, as Caffe's text printer does.
+  const solver = newMessage('SolverParameter', { net, ...settings, snapshot_prefix: snapshotPrefix });
+  validateSolver(solver);
+  const origin = from ? `settings from ${from}` : 'generic settings: edit them to your recipe';
+  return `# Written by kdnet distill init (${origin}).\n` + printCaffeText(solver, 'SolverParameter');
 }
 
 function validate(o: InitOptions): SoftLossLayer {
@@ -156,12 +174,24 @@ function validate(o: InitOptions): SoftLossLayer {
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw new KdnetError(`--alpha must be in [0, 1], got ${o.alpha}`);
   if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new KdnetError(`--temperature must be positive, got ${o.temperature}`);
   if (layer === 'TempSoftmaxCrossEntropyLoss' && !(o.temperature > 1)) throw new KdnetError(`--temperature must be > 1 for TempSoftmaxCrossEntropyLoss, got ${o.temperature}`);
+  if (o.name !== undefined && !/^[\w.-]+$/.test(o.name)) throw new KdnetError(`--name must be a plain file-name prefix (letters, digits, _ . -), got '${o.name}'`);
   return layer;
+}
+
+/** Without --name the folder must be new or empty; with it, only the two files it writes must not exist yet. */
+function checkOutFiles(o: InitOptions, files: string[]): void {
+  if (o.name === undefined) return checkOutDir(o.out, o.force ?? false);
+  if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new KdnetError(`--out ${o.out} exists and is not a directory`);
+  const existing = files.filter((f) => fs.existsSync(f));
+  if (existing.length && !o.force) throw new KdnetError(`${existing.join(' and ')} already exist${existing.length > 1 ? '' : 's'}: give --force to overwrite`);
 }
 
 export function initDistillation(o: InitOptions): InitResult {
   const layerType = validate(o);
-  checkOutDir(o.out, o.force ?? false);
+  const prefix = o.name ? `${o.name}_` : '';
+  const trainValPath = path.join(o.out, `${prefix}train_val.prototxt`); // as given: the solver's `net`
+  const solverPath = path.join(o.out, `${prefix}solver.prototxt`);
+  checkOutFiles(o, [trainValPath, solverPath]);
   const teacherAll = loadNetFile(o.teacher).message.layer as Message[];
   const studentAll = loadNetFile(o.student).message.layer as Message[];
   const notes: string[] = [];
@@ -239,22 +269,27 @@ export function initDistillation(o: InitOptions): InitResult {
     }
   }
 
+  const trainVal = path.resolve(trainValPath);
+  const solver = path.resolve(solverPath);
+  // The solver is made (and checked) first: a bad --solver leaves nothing written.
+  const hasTest = studentData.some((l) => (l.include as Message[]).some((r) => r.phase === Phase.TEST));
+  const solverContent = solverText(trainValPath, o.snapshotPrefix ?? path.join(o.out, `${prefix}student`), hasTest, o.solver);
   fs.mkdirSync(o.out, { recursive: true });
-  const trainVal = path.resolve(o.out, 'train_val.prototxt');
-  const solver = path.resolve(o.out, 'solver.prototxt');
-  writeFileAtomic(trainVal, printCaffeText(composed, 'NetParameter'));
+  const header = `# Composed by kdnet distill init: teacher ${o.teacher} (frozen, weights from ${o.teacherWeights}), student ${o.student}.\n`;
+  writeFileAtomic(trainVal, header + printCaffeText(composed, 'NetParameter'));
   const problem = checkError(checkFile(trainVal) as NetCheck);
   if (problem) throw new KdnetError(`the composed net ${trainVal} does not check clean: ${problem.message}`);
-  writeFileAtomic(solver, solverText(trainVal, path.resolve(o.out), studentData.some((l) => (l.include as Message[]).some((r) => r.phase === Phase.TEST))));
+  writeFileAtomic(solver, solverContent);
   if (o.alpha === 1) notes.push('alpha 1: the soft loss has weight 0 (the teacher only runs)');
   return {
     trainVal,
     solver,
-    command: `kdnet train ${path.join(o.out, 'solver.prototxt')} --weights ${o.teacherWeights}`,
+    command: `kdnet train ${solverPath} --weights ${o.teacherWeights}`,
     renamedLayers: [...renamed.layerMap],
     renamedBlobs: [...renamed.blobMap],
     notes,
     softLossWeight: softWeight,
+    solverFrom: o.solver,
   };
 }
 
@@ -267,7 +302,7 @@ export function formatInit(r: InitResult): string {
     ...r.renamedBlobs.map(([a, b]) => `student blob '${a}' renamed '${b}' (its name is a teacher blob's)`),
     ...r.notes,
     `soft loss weight ${r.softLossWeight}`,
-    'solver.prototxt has generic settings (base_lr 0.01, step policy, max_iter 30000): edit them to your recipe',
+    ...(r.solverFrom ? [`the solver takes its settings from ${r.solverFrom}`] : ['the solver has generic settings (base_lr 0.01, step policy, max_iter 30000): edit them to your recipe']),
     'train it with:',
     `  ${r.command}`,
   ];

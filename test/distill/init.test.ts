@@ -184,6 +184,40 @@ describe('distill init', () => {
     await trainFive(out, 0.005); // the T²-weighted soft loss wants a smaller step
   });
 
+  it('--name, --solver and --snapshot-prefix: several compositions in one folder, paths kept as given', async () => {
+    fs.writeFileSync(file('student_solver.prototxt'), 'net: "student.prototxt"\ntest_iter: 2\ntest_interval: 3\nbase_lr: 0.02\nlr_policy: "inv"\ngamma: 0.0001\npower: 0.75\nmax_iter: 7\nrandom_seed: 5\nsnapshot_prefix: "alone"\n');
+    const cwd = process.cwd();
+    process.chdir(dir); // relative paths, as a user types them from the project's root
+    try {
+      const args = (name: string, ...more: string[]) => ['distill', 'init', '--teacher', 'teacher.prototxt', '--teacher-weights', 'teacher.caffemodel', '--student', 'student.prototxt', '--out', 'named', '--name', name, ...more];
+      const r = await run(...args('kd', '--solver', 'student_solver.prototxt', '--snapshot-prefix', 'runs/kd'));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('kdnet train named/kd_solver.prototxt --weights teacher.caffemodel');
+      expect(r.stdout).toContain('the solver takes its settings from student_solver.prototxt');
+      const solver = loadSolverFile('named/kd_solver.prototxt').message;
+      expect(solver).toMatchObject({ net: 'named/kd_train_val.prototxt', snapshot_prefix: 'runs/kd', test_iter: [2], test_interval: 3, lr_policy: 'inv', max_iter: 7, random_seed: 5 });
+      expect(fs.readFileSync('named/kd_train_val.prototxt', 'utf8').split('\n')[0]).toBe(
+        '# Composed by kdnet distill init: teacher teacher.prototxt (frozen, weights from teacher.caffemodel), student student.prototxt.',
+      );
+      expect(checkError(checkFile('named/kd_train_val.prototxt') as NetCheck)).toBeUndefined();
+      // A second composition beside the first needs no --force; the default snapshot prefix carries the name.
+      const second = await run(...args('kd2', '--hint', 'conv1:conv1'));
+      expect(second.code, second.stderr).toBe(0);
+      expect(loadSolverFile('named/kd2_solver.prototxt').message).toMatchObject({ snapshot_prefix: 'named/kd2_student', lr_policy: 'step', max_iter: 30000 });
+      expect(fs.readdirSync('named').sort()).toEqual(['kd2_solver.prototxt', 'kd2_train_val.prototxt', 'kd2_train_val.svg', 'kd_solver.prototxt', 'kd_train_val.prototxt', 'kd_train_val.svg']);
+      // The composed solver trains from here as written (2 iterations; the TEST net runs at the end).
+      const t = await run('train', 'named/kd_solver.prototxt', '--weights', 'teacher.caffemodel', '--iterations', '2');
+      expect(t.code, t.stderr).toBe(0);
+      expectOneError(await run(...args('kd')), /named\/kd_train_val.prototxt and named\/kd_solver.prototxt already exist: give --force/);
+      expect((await run(...args('kd', '--force'))).code).toBe(0);
+      expectOneError(await run(...args('a/b')), /--name must be a plain file-name prefix/);
+      expectOneError(await run(...args('kd3', '--solver', 'missing_solver.prototxt')), /missing_solver.prototxt/);
+      expect(fs.existsSync('named/kd3_train_val.prototxt')).toBe(false);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('shows its flags in --help', async () => {
     const r = await run('distill', 'init', '--help');
     expect(r.stdout + r.stderr).toMatch(/--teacher-weights[\s\S]*--hint/);
