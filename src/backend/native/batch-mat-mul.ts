@@ -31,7 +31,7 @@ export const batchMatMulNative = kernelReplacement('BatchMatMul', 'wasm', (args)
   // Mismatched inner sizes and odd broadcasts: the replaced kernel gives tfjs' own error or result.
   const simpleBatch = sameDims(outerA, outerB) || batchA === 1 || batchB === 1;
   if (k !== kb || !simpleBatch || m * n * k * batchA * batchB === 0) return fallback();
-  const outer = batchA === 1 && outerA.length <= outerB.length ? outerB : batchB === 1 && outerB.length <= outerA.length ? outerA : undefined;
+  const outer = sameDims(outerA, outerB) || (batchB === 1 && outerB.length <= outerA.length) ? outerA : batchA === 1 && outerA.length <= outerB.length ? outerB : undefined;
   if (!outer) return fallback();
   const out = makeFloatOutput(backend, [...outer, m, n]);
   addon.gemm(heapBuffer(backend), Math.max(batchA, batchB), m, n, k, transposeA, transposeB, offsetOf(backend, a), batchA === 1 ? 0 : m * k, offsetOf(backend, b), batchB === 1 ? 0 : k * n, offsetOf(backend, out));
