@@ -17,8 +17,10 @@ export function nativeKernels(): readonly KernelReplacement[] {
   return kernels;
 }
 
-// Measured on the 2-core development machine (bench/README.md): 2 threads for both libraries.
-export const DEFAULT_THREADS = 2;
+// Measured on the 2-core development machine (bench/README.md): with 2 threads, oneDNN's OpenMP barriers
+// stall whenever the second core is busy (another process, or the wasm main thread between kernels) —
+// up to 100× slower on small GEMMs — while 1 thread was fastest or close on every LeNet/MLP kernel.
+export const DEFAULT_THREADS = 1;
 
 let requestedThreads: number | undefined;
 
