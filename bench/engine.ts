@@ -9,6 +9,7 @@ import { loadNetFile } from '../dist/proto/load.js';
 import { filterNet, Phase } from '../dist/net/net-state.js';
 import { Net } from '../dist/net/net.js';
 import { setLogSink } from '../dist/log.js';
+import { nativeKernels } from '../dist/backend/native/kernel-set.js';
 
 const NETS = ['lenet_b64', 'mlp_784_1200_1200_10_b100', 'cifar10_quick_b100'];
 
@@ -45,6 +46,19 @@ export async function benchEngine(timingDir: string, backends: string[], default
     }
     // tfjs' pure-JS cpu backend is ~100× slower on convolutions: fewer timed iterations there.
     const iterations = backend === 'cpu' ? 2 : defaultIterations;
+    // On wasm with the native add-on: both kernel sets in the same run (native kernels taken out for the second).
+    const native = nativeKernels().filter((k) => k.installed);
+    const variants = backend === 'wasm' && native.length ? ['wasm+native', 'wasm'] : [backend];
+    for (const label of variants) {
+      for (const k of native) (label === 'wasm' ? k.uninstall() : k.install());
+      await timeNets(label, caffe, timingDir, iterations);
+    }
+    for (const k of native) k.install();
+  }
+}
+
+async function timeNets(label: string, caffe: Map<string, { fwd: number; fwdBwd: number }>, timingDir: string, iterations: number): Promise<void> {
+  {
     for (const name of NETS) {
       const { message } = loadNetFile(path.join(timingDir, `${name}.prototxt`));
       const net = new Net(filterNet(message, { phase: Phase.TRAIN, level: 0, stage: [] }), { phase: Phase.TRAIN });
@@ -77,7 +91,7 @@ export async function benchEngine(timingDir: string, backends: string[], default
       const f = median(fwd);
       const b = median(both);
       console.log(
-        `${backend.padEnd(10)} ${name.padEnd(28)} forward ${f.toFixed(1).padStart(8)} ms   forward+backward ${b.toFixed(1).padStart(8)} ms` +
+        `${label.padEnd(12)} ${name.padEnd(28)} forward ${f.toFixed(1).padStart(8)} ms   forward+backward ${b.toFixed(1).padStart(8)} ms` +
           (c ? `   (caffe CPU: ${c.fwd.toFixed(1)} / ${c.fwdBwd.toFixed(1)} ms → ×${(b / c.fwdBwd).toFixed(1)})` : '') +
           (leak > 0 ? `   LEAK: ${leak} tensors` : ''),
       );

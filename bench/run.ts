@@ -5,6 +5,7 @@ import { benchParse } from './parse.js';
 import { benchEngine } from './engine.js';
 import { benchTrainMemory } from './train-memory.js';
 import { benchData } from './data.js';
+import { benchKernels } from './kernels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -23,6 +24,10 @@ if (!only || only === 'parse') {
 
 if (!only || only === 'engine') {
   await benchEngine(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'), ['tensorflow', 'wasm', 'cpu']);
+}
+
+if (!only || only === 'kernels') {
+  await benchKernels();
 }
 
 if (!only || only === 'memory') {

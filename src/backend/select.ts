@@ -1,11 +1,13 @@
 // Picks the compute backend: tensorflow (tfjs-node-gpu, then tfjs-node) > wasm > cpu. `--backend NAME` or
-// KDNET_BACKEND override; one start-up line says which backend and why.
+// KDNET_BACKEND override; one start-up line says which backend and why, and on wasm a second one which
+// kernel set (native add-on or pure wasm) runs.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
 import { registerWorkarounds } from './workarounds.js';
 import './kernels/index.js';
+import { activateNativeKernels } from './native/index.js';
 import { hdf5Ready } from '../data/hdf5-file.js';
 
 const require = createRequire(import.meta.url);
@@ -78,8 +80,13 @@ export async function initBackend(requested: string | undefined = process.env.KD
   await tf.ready();
   await hdf5Ready();
   registerWorkarounds(choice.name);
+  // Native kernels (optional add-on) go over the wasm workarounds and fall back to them.
+  const kernels = choice.name === 'wasm' ? activateNativeKernels() : undefined;
   current = choice;
-  if (!quiet) log.info(`Using backend ${choice.name} (${choice.reason})`);
+  if (!quiet) {
+    log.info(`Using backend ${choice.name} (${choice.reason})`);
+    if (kernels) log.info(`Kernels: ${kernels.description}`);
+  }
   return choice;
 }
 

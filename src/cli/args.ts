@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { KdnetError } from '../errors.js';
 import { TFJS_MAX_TENSOR_ELEMENTS } from '../net/size-limits.js';
+import { requestThreads } from '../backend/native/kernel-set.js';
 
 // Caffe's tools take gflags-style flags (`-solver x`, `-weights=a`); kdnet's own are `--solver x`.
 // Both are accepted: a single-dash flag of two or more letters becomes its double-dash twin.
@@ -45,4 +46,14 @@ export function fileArgumentOrFlag(flag: string, positional: string | undefined,
   const file = positional ?? flagged;
   if (file === undefined) throw new KdnetError(`no ${flag} file given (${usage})`);
   return file;
+}
+
+export const THREADS_HELP = 'threads of the native kernels (oneDNN/OpenBLAS); default OMP_NUM_THREADS, else OPENBLAS_NUM_THREADS, else 1';
+
+/** `--threads N` (N ≥ 1) for the native kernels; call before initBackend. */
+export function applyThreadsFlag(value: string | undefined): void {
+  if (value === undefined) return;
+  const n = wholeNumberFlag('threads', value)!;
+  if (n < 1) throw new KdnetError(`--threads must be at least 1, got '${value}'`);
+  requestThreads(n);
 }

@@ -4,6 +4,7 @@ import { conversionText, convertDistillFile, formatConversion, writeConversion }
 import { KdnetError } from '../errors.js';
 import { exportStudent, formatExport } from '../distill/export.js';
 import { initBackend } from '../backend/select.js';
+import { applyThreadsFlag, THREADS_HELP } from './args.js';
 import { formatInit, initDistillation, type SoftLossLayer } from '../distill/init.js';
 import { parseHint } from '../distill/hints.js';
 import type { CliIO } from './io.js';
@@ -55,7 +56,9 @@ function registerExport(distill: Command, io: CliIO): void {
     .option('--no-softmax', 'do not add the Softmax "prob" on the student logits')
     .option('--force', 'write into a non-empty output folder')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (net: string, o: { weights: string; out: string; batch: string; inputShape?: string; softmax: boolean; force?: boolean; backend?: string }) => {
+    .option('--threads <n>', THREADS_HELP)
+    .action(async (net: string, o: { weights: string; out: string; batch: string; inputShape?: string; softmax: boolean; force?: boolean; backend?: string; threads?: string }) => {
+      applyThreadsFlag(o.threads);
       await initBackend(o.backend);
       const r = exportStudent({ model: net, weights: o.weights, out: o.out, batch: Number(o.batch), inputShape: o.inputShape ? parseShape(o.inputShape) : undefined, softmax: o.softmax, force: o.force });
       io.out(formatExport(r));

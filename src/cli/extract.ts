@@ -8,6 +8,7 @@ import { targetKindText, type ExtractMeta } from '../distill/metadata.js';
 import type { TeacherSpec } from '../distill/teacher.js';
 import { parsePhase } from '../net/net-state.js';
 import { initBackend } from '../backend/select.js';
+import { applyThreadsFlag, THREADS_HELP } from './args.js';
 import { KdnetError, isKdnetError } from '../errors.js';
 import { log } from '../log.js';
 import { progressReporter } from './progress.js';
@@ -29,6 +30,7 @@ interface ExtractFlags {
   shard?: string;
   force?: boolean;
   backend?: string;
+  threads?: string;
 }
 
 /** --model/--weights pairs, or one --model with --ensemble weight files (one teacher each). */
@@ -93,6 +95,7 @@ export function registerExtract(program: Command, io: CliIO, setExit: (code: num
     .option('--shard <i/N>', 'only the i-th (from 0) of N contiguous ranges of records; join the N outputs with `kdnet extract merge`')
     .option('--force', 'replace an existing output, once the new one is complete')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .option('--threads <n>', THREADS_HELP)
     .action(async (o: ExtractFlags) => {
       if (!o.blob || !o.out) throw new KdnetError('kdnet extract needs --model, --blob and --out (see kdnet extract --help)');
       const teachers = teachersFromFlags(o);
@@ -107,6 +110,7 @@ export function registerExtract(program: Command, io: CliIO, setExit: (code: num
         shard: o.shard ? parseShard(o.shard) : undefined,
         force: o.force === true,
       };
+      applyThreadsFlag(o.threads);
       await initBackend(o.backend);
       await interruptible('extract', io, setExit, async (signal, progress) => {
         const r = await extractSoftTargets({ ...options, signal, progress });

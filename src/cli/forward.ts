@@ -4,7 +4,7 @@ import { parsePhase } from '../net/net-state.js';
 import { initBackend } from '../backend/select.js';
 import { KdnetError } from '../errors.js';
 import type { CliIO } from './io.js';
-import { withSizeLimitOptions } from './args.js';
+import { applyThreadsFlag, THREADS_HELP, withSizeLimitOptions } from './args.js';
 import { sizeLimitsFromFlags, type SizeLimitFlags } from '../net/size-limits.js';
 import { addLayersPathOption } from './layers-path.js';
 import { loadJsLayersOfNetFile } from '../layers/python/preload.js';
@@ -26,7 +26,9 @@ export function registerForward(program: Command, io: CliIO): void {
     .option('--dump <dir>', 'write every blob as <blob>.npy (diffs as <blob>.diff.npy, <layer>.param<i>.diff.npy)')
     .option('--phase <phase>', 'TRAIN or TEST', 'TEST')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
-    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string; layersPath?: string[] } & SizeLimitFlags) => {
+    .option('--threads <n>', THREADS_HELP)
+    .action(async (o: { model: string; weights?: string; input: Record<string, string>; topDiff: Record<string, string>; backward?: boolean; dump?: string; phase: string; backend?: string; threads?: string; layersPath?: string[] } & SizeLimitFlags) => {
+      applyThreadsFlag(o.threads);
       await initBackend(o.backend);
       await loadJsLayersOfNetFile(o.model, o.layersPath);
       const r = runForward({

@@ -4,7 +4,7 @@ import { parseSignalEffect } from '../solvers/signals.js';
 import { initBackend } from '../backend/select.js';
 import { log } from '../log.js';
 import { progressReporter } from './progress.js';
-import { fileArgumentOrFlag, wholeNumberFlag } from './args.js';
+import { applyThreadsFlag, fileArgumentOrFlag, THREADS_HELP, wholeNumberFlag } from './args.js';
 import type { CliIO } from './io.js';
 import { addLayersPathOption } from './layers-path.js';
 
@@ -22,6 +22,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
     .option('--sighup_effect <effect>', 'on SIGHUP: stop, snapshot or none', 'snapshot')
     .option('--log-json <file>', 'append one JSON object per display and test event')
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .option('--threads <n>', THREADS_HELP)
     .option('--gpu <ids>', 'accepted for Caffe compatibility')
     .action(async (positional: string | undefined, o: Record<string, string | undefined> & { layersPath?: string[] }) => {
       const solver = fileArgumentOrFlag('solver', positional, o.solver, 'kdnet train SOLVER or kdnet train --solver SOLVER');
@@ -29,6 +30,7 @@ export function registerTrain(program: Command, _io: CliIO): void {
       const iterations = wholeNumberFlag('iterations', o.iterations);
       const sigintEffect = parseSignalEffect('sigint_effect', o.sigint_effect!);
       const sighupEffect = parseSignalEffect('sighup_effect', o.sighup_effect!);
+      applyThreadsFlag(o.threads);
       await initBackend(o.backend);
       if (o.gpu !== undefined) log.warn(`-gpu ${o.gpu} ignored: no GPU backend is present (running on the CPU)`);
       const progress = progressReporter();

@@ -1,4 +1,4 @@
-// Backend choice: best present (tensorflow > wasm > cpu), overrides, one start-up line.
+// Backend choice: best present (tensorflow > wasm > cpu), overrides, the start-up lines.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
@@ -17,14 +17,16 @@ const tfjsNodePresent = (() => {
 })();
 
 describe('backend selection', () => {
-  it('picks the best backend present and says which and why in one line', async () => {
+  it('picks the best backend present and says which and why in one line (and the kernel set on wasm)', async () => {
     const lines: string[] = [];
     const restore = setLogSink((_, m) => lines.push(m));
     try {
       const choice = await initBackend(undefined);
       expect(choice.name).toBe(tfjsNodePresent ? 'tensorflow' : 'wasm');
       expect(tf.getBackend()).toBe(choice.name);
-      expect(lines).toEqual([`Using backend ${choice.name} (${choice.reason})`]);
+      // On wasm a second line names the kernel set (native add-on or pure wasm).
+      const kernelLine = choice.name === 'wasm' ? [expect.stringMatching(/^Kernels: (native: |wasm only: )/)] : [];
+      expect(lines).toEqual([`Using backend ${choice.name} (${choice.reason})`, ...kernelLine]);
     } finally {
       setLogSink(restore);
     }

@@ -1,0 +1,185 @@
+// Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN, over tensors in tfjs' layouts: activations
+// NHWC (or NCHW), filters HWIO. Activations stay in tfjs' layout (given `any`, oneDNN 2.6 chose the same
+// NHWC kernels here: brgconv/jit avx512_core). oneDNN picks its own filter layout (blocked for its JIT kernels); the filter
+// (or filter gradient) is reordered to/from HWIO around the call. Primitives, reorders and scratch buffers
+// are built once per geometry and cached: building a primitive JIT-compiles code (~ms), running it does not.
+#include <dnnl.hpp>
+#include <omp.h>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include "heap.h"
+#include "kernels.h"
+
+namespace kdnet {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+enum Kind { kForward = 0, kBackwardData = 1, kBackwardFilter = 2 };
+
+// params: kind, nchw, n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight
+constexpr size_t kParams = 19;
+
+struct Geometry {
+  int kind, nchw;
+  memory::dim n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+};
+
+// One operand: the user's plain layout on the wasm heap and, when oneDNN wants another, a reorder through a
+// cached buffer in its layout.
+struct Operand {
+  memory::desc user, prim;
+  std::unique_ptr<memory> buffer;  // in `prim` layout; null when user == prim
+  std::unique_ptr<dnnl::reorder> reorder;
+};
+
+struct Entry {
+  bool supported = false;
+  std::string impl;
+  std::unique_ptr<dnnl::primitive> prim;
+  Operand in0, in1, out;
+  int argIn0 = 0, argIn1 = 0, argOut = 0;
+  std::unique_ptr<memory> scratch;
+};
+
+dnnl::engine& cpu() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream& stream() {
+  static dnnl::stream s(cpu());
+  return s;
+}
+
+std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
+  static std::unordered_map<std::string, std::unique_ptr<Entry>> c;
+  return c;
+}
+
+void prepare(Operand& op, const memory::desc& user, const memory::desc& prim, bool isInput) {
+  op.user = user;
+  op.prim = prim;
+  if (user == prim) return;
+  op.buffer = std::make_unique<memory>(prim, cpu());
+  memory u(user, cpu(), DNNL_MEMORY_NONE);
+  op.reorder = isInput ? std::make_unique<dnnl::reorder>(u, *op.buffer) : std::make_unique<dnnl::reorder>(*op.buffer, u);
+}
+
+std::unique_ptr<Entry> build(const Geometry& g) {
+  auto e = std::make_unique<Entry>();
+  const tag act = g.nchw ? tag::nchw : tag::nhwc;
+  memory::desc src({g.n, g.ic, g.ih, g.iw}, dt::f32, act);
+  memory::desc dst({g.n, g.oc, g.oh, g.ow}, dt::f32, act);
+  memory::desc wei({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::hwio);
+  memory::desc weiAny({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::any);
+  const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, padL{g.pt, g.pl}, padR{g.pb, g.pr};
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::convolution_forward::primitive_desc fwd(
+      dnnl::convolution_forward::desc(g.kind == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training,
+                                      alg, src, weiAny, dst, strides, dil, padL, padR),
+      attr, cpu());
+  memory::desc scratch;
+  if (g.kind == kForward) {
+    prepare(e->in0, src, fwd.src_desc(), true);
+    prepare(e->in1, wei, fwd.weights_desc(), true);
+    prepare(e->out, dst, fwd.dst_desc(), false);
+    e->argIn0 = DNNL_ARG_SRC, e->argIn1 = DNNL_ARG_WEIGHTS, e->argOut = DNNL_ARG_DST;
+    e->prim = std::make_unique<dnnl::convolution_forward>(fwd);
+    e->impl = fwd.impl_info_str();
+    scratch = fwd.scratchpad_desc();
+  } else if (g.kind == kBackwardData) {
+    dnnl::convolution_backward_data::primitive_desc pd(
+        dnnl::convolution_backward_data::desc(alg, src, weiAny, dst, strides, dil, padL, padR), attr, cpu(), fwd);
+    prepare(e->in0, dst, pd.diff_dst_desc(), true);
+    prepare(e->in1, wei, pd.weights_desc(), true);
+    prepare(e->out, src, pd.diff_src_desc(), false);
+    e->argIn0 = DNNL_ARG_DIFF_DST, e->argIn1 = DNNL_ARG_WEIGHTS, e->argOut = DNNL_ARG_DIFF_SRC;
+    e->prim = std::make_unique<dnnl::convolution_backward_data>(pd);
+    e->impl = pd.impl_info_str();
+    scratch = pd.scratchpad_desc();
+  } else {
+    dnnl::convolution_backward_weights::primitive_desc pd(
+        dnnl::convolution_backward_weights::desc(alg, src, weiAny, dst, strides, dil, padL, padR), attr, cpu(), fwd);
+    prepare(e->in0, src, pd.src_desc(), true);
+    prepare(e->in1, dst, pd.diff_dst_desc(), true);
+    prepare(e->out, wei, pd.diff_weights_desc(), false);
+    e->argIn0 = DNNL_ARG_SRC, e->argIn1 = DNNL_ARG_DIFF_DST, e->argOut = DNNL_ARG_DIFF_WEIGHTS;
+    e->prim = std::make_unique<dnnl::convolution_backward_weights>(pd);
+    e->impl = pd.impl_info_str();
+    scratch = pd.scratchpad_desc();
+  }
+  if (scratch.get_size() > 0) e->scratch = std::make_unique<memory>(scratch, cpu());
+  e->supported = true;
+  return e;
+}
+
+Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
+  auto p = info[0].As<Napi::Int32Array>();
+  if (p.ElementLength() != kParams) throw Napi::TypeError::New(info.Env(), "kdnet native: conv expects 19 parameters");
+  const int32_t* v = p.Data();
+  key.assign(reinterpret_cast<const char*>(v), kParams * sizeof(int32_t));
+  return Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+                  v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]};
+}
+
+Entry& lookup(const Geometry& g, const std::string& key) {
+  auto& c = cache();
+  auto it = c.find(key);
+  if (it != c.end()) return *it->second;
+  if (c.size() >= 512) c.clear();  // many distinct geometries (reshaping nets): start over, never grow unbounded
+  std::unique_ptr<Entry> e;
+  try {
+    e = build(g);
+  } catch (const dnnl::error&) {
+    e = std::make_unique<Entry>();  // oneDNN refuses this geometry: remembered, the caller falls back
+  }
+  return *c.emplace(key, std::move(e)).first->second;
+}
+
+memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
+
+}  // namespace
+
+// conv(params Int32Array, heap ArrayBuffer, in0Offset, in1Offset, outOffset) → true, or false when oneDNN
+// does not take this geometry (nothing written).
+Napi::Value Conv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string key;
+  const Geometry g = geometry(info, key);
+  Entry& e = lookup(g, key);
+  if (!e.supported) return Napi::Boolean::New(env, false);
+  Heap heap(info[1]);
+  float* in0 = heap.floats(env, arg(info, 2), elements(e.in0.user));
+  float* in1 = heap.floats(env, arg(info, 3), elements(e.in1.user));
+  float* out = heap.floats(env, arg(info, 4), elements(e.out.user));
+  auto& s = stream();
+  memory m0(e.in0.user, cpu(), in0), m1(e.in1.user, cpu(), in1), mo(e.out.user, cpu(), out);
+  if (e.in0.reorder) e.in0.reorder->execute(s, m0, *e.in0.buffer);
+  if (e.in1.reorder) e.in1.reorder->execute(s, m1, *e.in1.buffer);
+  std::unordered_map<int, memory> args{
+      {e.argIn0, e.in0.buffer ? *e.in0.buffer : m0},
+      {e.argIn1, e.in1.buffer ? *e.in1.buffer : m1},
+      {e.argOut, e.out.buffer ? *e.out.buffer : mo},
+  };
+  if (e.scratch) args.emplace(DNNL_ARG_SCRATCHPAD, *e.scratch);
+  e.prim->execute(s, args);
+  if (e.out.reorder) e.out.reorder->execute(s, *e.out.buffer, mo);
+  s.wait();
+  return Napi::Boolean::New(env, true);
+}
+
+// convImpl(params) → oneDNN's implementation name for this geometry ("" when unsupported): for reports.
+Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
+  std::string key;
+  const Geometry g = geometry(info, key);
+  return Napi::String::New(info.Env(), lookup(g, key).impl);
+}
+
+int DnnlThreads() { return omp_get_max_threads(); }
+
+}  // namespace kdnet

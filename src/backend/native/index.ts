@@ -1,0 +1,8 @@
+// The native kernels, one file each; importing this module registers them (installed by
+// activateNativeKernels() when the wasm backend starts and the add-on loads).
+import './batch-mat-mul.js';
+import './conv2d.js';
+import './conv2d-backprop-input.js';
+import './conv2d-backprop-filter.js';
+export { activateNativeKernels, kernelSet, requestThreads, nativeKernels } from './kernel-set.js';
+export { nativeStatus } from './addon.js';

@@ -1,0 +1,100 @@
+// The native kernel set: which kernels the add-on replaces on the wasm backend, how many threads its
+// libraries use, and the one start-up line that says so. Each native kernel lives in its own file and adds
+// itself with addNativeKernel(); each keeps the kernel it replaced (tfjs' or kdnet's wasm workaround) and
+// hands it every case it does not cover.
+import type { KernelReplacement } from '../kernels/replace.js';
+import { KdnetError } from '../../errors.js';
+import { nativeStatus, type GemmLibrary } from './addon.js';
+
+const kernels: KernelReplacement[] = [];
+
+export function addNativeKernel(k: KernelReplacement): void {
+  kernels.push(k);
+}
+
+/** The native kernels known to kdnet (installed or not). */
+export function nativeKernels(): readonly KernelReplacement[] {
+  return kernels;
+}
+
+// Measured on the 2-core development machine (bench/README.md): with 2 threads, oneDNN's OpenMP barriers
+// stall whenever the second core is busy (another process, or the wasm main thread between kernels) —
+// up to 100× slower on small GEMMs — while 1 thread was fastest or close on every LeNet/MLP kernel.
+export const DEFAULT_THREADS = 1;
+
+let requestedThreads: number | undefined;
+
+/** `--threads N`: applies to OpenBLAS and oneDNN (call before the backend is initialized, or again later). */
+export function requestThreads(n: number | undefined): void {
+  requestedThreads = n;
+  if (n !== undefined && active) applyThreads();
+}
+
+function threadSetting(): { threads: number; source: string } {
+  if (requestedThreads !== undefined) return { threads: requestedThreads, source: '--threads' };
+  for (const name of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS']) {
+    const v = Number(process.env[name]);
+    if (Number.isInteger(v) && v >= 1) return { threads: v, source: name };
+  }
+  return { threads: DEFAULT_THREADS, source: 'default' };
+}
+
+let active: { threads: number; source: string } | undefined;
+
+/** KDNET_GEMM=openblas|onednn: the sgemm behind BatchMatMul (default oneDNN: measured faster here). */
+function gemmLibrary(): GemmLibrary {
+  const v = (process.env.KDNET_GEMM ?? '').trim().toLowerCase();
+  if (v === '' || v === 'onednn') return 'onednn';
+  if (v === 'openblas') return 'openblas';
+  throw new KdnetError(`KDNET_GEMM must be onednn or openblas, got '${process.env.KDNET_GEMM}'`);
+}
+let gemm: GemmLibrary = 'onednn';
+
+function applyThreads(): void {
+  const s = nativeStatus();
+  if (!s.loaded) return;
+  active = threadSetting();
+  s.addon.setThreads(active.threads);
+}
+
+export interface KernelSet {
+  native: boolean;
+  /** One line for the start-up log and `kdnet device_query`. */
+  description: string;
+  threads: number;
+}
+
+let installed = false;
+
+/** Installs the native kernels on the wasm backend when the add-on loads (idempotent); says what is active. */
+export function activateNativeKernels(): KernelSet {
+  const s = nativeStatus();
+  if (!s.loaded) return { native: false, description: `wasm only: ${s.reason}`, threads: 1 };
+  if (!installed) {
+    gemm = gemmLibrary();
+    s.addon.setGemmLibrary(gemm);
+    applyThreads();
+    for (const k of kernels) k.install();
+    installed = true;
+  }
+  return kernelSet();
+}
+
+/** What is active now (the add-on loaded and its kernels installed, or why not). */
+export function kernelSet(): KernelSet {
+  const s = nativeStatus();
+  if (!s.loaded) return { native: false, description: `wasm only: ${s.reason}`, threads: 1 };
+  if (!installed) return { native: false, description: 'wasm only: the native kernels are not installed (backend is not wasm)', threads: 1 };
+  const i = s.addon.info();
+  const names = kernels.filter((k) => k.installed).map((k) => k.kernelName);
+  const t = active!;
+  const sgemm = gemm === 'openblas' ? `OpenBLAS ${i.openblas.split(' ')[1]} (${i.openblasCore}) sgemm` : `oneDNN ${i.onednn} sgemm`;
+  return {
+    native: true,
+    description:
+      `native: ${names.join(', ')} (convolutions on oneDNN ${i.onednn}, matmul on ${sgemm}; ` +
+      `${t.threads} thread${t.threads === 1 ? '' : 's'}, from ${t.source}); wasm for the rest`,
+    threads: t.threads,
+  };
+}
+
