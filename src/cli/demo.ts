@@ -67,8 +67,8 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--labelled <n>', 'labelled images the student gets (class-balanced)', '2000')
     .option('--temperature <T>', 'distillation temperature', '4')
     .option('--alpha <a>', 'weight of the hard loss; the soft loss gets 1 - alpha', '0.1')
-    .option('--teacher-iterations <n>', 'teacher training iterations (batch 64)', '2000')
-    .option('--student-iterations <n>', 'iterations of every student run (batch 64)', '2000')
+    .option('--teacher-iterations <n>', 'teacher training iterations (batch 64, Adam)', '1000')
+    .option('--student-iterations <n>', 'iterations of every student run (batch 64, SGD)', '1500')
     .option('--full', "the whole Fashion-MNIST (60,000/10,000) from Debian's dataset-fashion-mnist, FASHION_MNIST_DIR or a download, instead of the shipped subset")
     .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
     .action(async (o: DemoFlags) => {

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { deployAndMeasure } from './measure.js';
 import { compare, errorsSvg, formatTable, modelResult, resultsJson, type Comparison, type ModelResult } from './report.js';
 import { runDemo, type DemoOptions, type ModelRuns } from './run.js';
+import { withLogFile } from './train-run.js';
 
 export interface DemoReport {
   table: string;
@@ -34,7 +35,7 @@ export function verdictLines(results: ModelResult[], comparisons: Comparison[]):
 export async function demo(o: DemoOptions & { json?: string }): Promise<DemoReport> {
   const runs = await runDemo(o);
   o.progress?.('export and timing', 0, 1);
-  const results = [runs.teacher, ...runs.students].map((m) => deployFirstSeed(m, o.out));
+  const results = await withLogFile(path.join(o.out, 'logs', 'export.log'), () => [runs.teacher, ...runs.students].map((m) => deployFirstSeed(m, o.out)));
   o.progress?.('export and timing', 1, 1);
   const comparisons = compare(results, results[0]!.errors[0]!);
   const table = formatTable(results, comparisons);

@@ -13,7 +13,7 @@ import { printCaffeText } from '../proto/text.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { buildDemoData, type DemoData } from './data.js';
 import { solverFor, studentNet, withSources, TEACHER_TEMPLATE, type DistillSpec } from './nets.js';
-import { runFiles, trainRun, type RunResult } from './train-run.js';
+import { runFiles, trainRun, withLogFile, type RunResult } from './train-run.js';
 
 export const REGIMES = ['labelled', 'transfer', 'all'] as const;
 export type Regime = (typeof REGIMES)[number];
@@ -88,7 +88,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoRuns> {
     const net = path.join(o.out, 'nets', `teacher_on_${name}.prototxt`);
     writeFileAtomic(net, printCaffeText(withSources(TEACHER_TEMPLATE, { train: images, test: db.test }), 'NetParameter'));
     const out = path.join(o.out, 'data', `${name}_teacher_logits_lmdb`);
-    await extractSoftTargets({ teachers: [{ model: net, weights: [teacherRun.weights] }], blob: 'ip2', logits: true, out, phase: 0, force: true, signal: o.signal, progress: (d, t) => o.progress?.(`teacher logits (${name})`, d, t) });
+    await withLogFile(path.join(o.out, 'logs', `teacher_logits_${name}.log`), () =>
+      extractSoftTargets({ teachers: [{ model: net, weights: [teacherRun.weights] }], blob: 'ip2', logits: true, out, phase: 0, force: true, signal: o.signal, progress: (d, t) => o.progress?.(`teacher logits (${name})`, d, t) }),
+    );
     logitsOf.set(images, out);
     return out;
   };

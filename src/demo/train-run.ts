@@ -50,23 +50,31 @@ function accuracyOf(e: TestEvent | undefined, name: string): number {
   return acc.value;
 }
 
+/** Runs `job` with kdnet's log lines going to `file` (Caffe's format, as `kdnet train` prints them). */
+export async function withLogFile<T>(file: string, job: () => Promise<T> | T): Promise<T> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  const previous = setLogSink((level, message) => fs.writeSync(fd, `${prefix(level)} ${message}\n`));
+  try {
+    return await job();
+  } finally {
+    setLogSink(previous);
+    fs.closeSync(fd);
+  }
+}
+
 export async function trainRun(o: TrainRunOptions): Promise<RunResult> {
   const { files } = o;
-  for (const f of [files.net, files.log, files.weights]) fs.mkdirSync(path.dirname(f), { recursive: true });
+  for (const f of [files.net, files.weights]) fs.mkdirSync(path.dirname(f), { recursive: true });
   writeFileAtomic(files.net, printCaffeText(o.net, 'NetParameter'));
   o.solver.net = files.net;
   o.solver.snapshot_prefix = files.snapshotPrefix;
   writeFileAtomic(files.solver, printCaffeText(o.solver, 'SolverParameter'));
-  const logFd = fs.openSync(files.log, 'w');
-  const previous = setLogSink((level, message) => fs.writeSync(logFd, `${prefix(level)} ${message}\n`));
   let last: TestEvent | undefined;
   const t0 = performance.now();
-  try {
+  await withLogFile(files.log, async () => {
     const solver = await train({ solver: files.solver, weights: o.weights, onProgress: o.onProgress, onTest: (e) => (last = e) });
     solver.dispose();
-  } finally {
-    setLogSink(previous);
-    fs.closeSync(logFd);
-  }
+  });
   return { ...files, testError: 1 - accuracyOf(last, files.solver), seconds: (performance.now() - t0) / 1000 };
 }

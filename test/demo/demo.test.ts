@@ -11,7 +11,7 @@ import { buildDemoData, UNLABELLED } from '../../src/demo/data.js';
 import { studentNet } from '../../src/demo/nets.js';
 import { openDbReader } from '../../src/data/db/index.js';
 import { decodeDatum } from '../../src/data/datum.js';
-import { loadNetFile } from '../../src/proto/load.js';
+import { loadNetFile, loadSolverFile } from '../../src/proto/load.js';
 import { checkError, checkFile, type NetCheck } from '../../src/net/check.js';
 import type { Message } from '../../src/proto/schema.js';
 import { expectOneError } from '../support/cli-errors.js';
@@ -123,7 +123,9 @@ describe('kdnet demo', () => {
     expect((deploy.layer as Message[]).map((l) => l.type)).toEqual(['Input', 'InnerProduct', 'ReLU', 'InnerProduct', 'Softmax']);
 
     // The nets it wrote check clean and are what ran; the table and the chart are there.
-    for (const f of fs.readdirSync(path.join(out, 'nets'))) expect(checkError(checkFile(path.join(out, 'nets', f)) as NetCheck), f).toBeUndefined();
+    const written = fs.readdirSync(path.join(out, 'nets'));
+    for (const f of written.filter((n) => !n.endsWith('_solver.prototxt'))) expect(checkError(checkFile(path.join(out, 'nets', f)) as NetCheck), f).toBeUndefined();
+    for (const f of written.filter((n) => n.endsWith('_solver.prototxt'))) expect(loadSolverFile(path.join(out, 'nets', f)).message.max_iter).toBe(30);
     expect(r.stdout).toMatch(/model\s+test error \(per seed\)\s+parameters\s+forward ms\/image/);
     expect(r.stdout).toContain('student + KD, soft targets on the 200 labelled images');
     expect(r.stdout).toContain(`results: ${path.join(out, 'results.json')}`);
