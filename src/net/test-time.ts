@@ -87,7 +87,9 @@ export function testNet(o: NetRunOptions): Array<{ name: string; mean: number; w
   }
 }
 
-export function timeNet(o: NetRunOptions): { forwardMs: number; backwardMs: number; layers: Array<{ name: string; forwardMs: number; backwardMs: number }> } {
+/** Per-layer times; `backward` says whether the layer's backward ran at all (Caffe's need-backward rules skip
+ * layers no loss gradient reaches, such as a frozen teacher: those show 0 ms). */
+export function timeNet(o: NetRunOptions): { forwardMs: number; backwardMs: number; layers: Array<{ name: string; forwardMs: number; backwardMs: number; backward: boolean }> } {
   const net = buildNet(o, o.phase ?? Phase.TRAIN);
   try {
     log.info('Performing Forward');
@@ -118,6 +120,7 @@ export function timeNet(o: NetRunOptions): { forwardMs: number; backwardMs: numb
       name,
       forwardMs: (net.profile!.forward.get(name) ?? 0) / o.iterations,
       backwardMs: (net.profile!.backward.get(name) ?? 0) / o.iterations,
+      backward: net.profile!.backward.has(name),
     }));
     for (const l of layers) {
       log.info(`${l.name.padStart(10)}\tforward: ${n(l.forwardMs)} ms.`);
