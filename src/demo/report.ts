@@ -92,13 +92,14 @@ export function resultsJson(results: ModelResult[], comparisons: Comparison[], s
 export async function errorsSvg(results: ModelResult[], title: string): Promise<string> {
   const points = results.flatMap((r) => r.errors.map((e, i) => ({ model: r.label, seed: i + 1, error: 100 * e })));
   const order = results.map((r) => r.label);
-  const y = { field: 'model', type: 'nominal', sort: order, title: null, axis: { labelLimit: 420 } };
+  const y = { field: 'model', type: 'nominal', sort: order, title: null };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values: points },
     width: 420,
     height: { step: 34 },
+    config: { axis: { labelLimit: 520 } },
     layer: [
       { mark: { type: 'bar', opacity: 0.35 }, encoding: { y, x: { aggregate: 'mean', field: 'error', type: 'quantitative', title: 'test error (%)' }, color: { field: 'model', type: 'nominal', sort: order, legend: null } } },
       { mark: { type: 'point', filled: true, size: 50 }, encoding: { y, x: { field: 'error', type: 'quantitative' }, color: { field: 'model', type: 'nominal', sort: order, legend: null }, tooltip: [{ field: 'seed' }, { field: 'error' }] } },
