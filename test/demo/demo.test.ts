@@ -135,6 +135,12 @@ describe('kdnet demo', () => {
     expect(fs.readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('teacher, LeNet (all 10,000 labels)');
   }, 240_000);
 
+  it('shows its flags in --help', async () => {
+    const r = await run('demo', '--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--seeds', '--json', '--regimes', '--labelled', '--temperature', '--alpha', '--full', '--out']) expect(r.stdout).toContain(flag);
+  });
+
   it('refuses bad flags with one message', async () => {
     expectOneError(await run('demo', '--regimes', 'labeled'), /--regimes takes a comma-separated list of labelled, transfer, all; got 'labeled'/);
     expectOneError(await run('demo', '--seeds', '0', '--out', path.join(dir, 'x')), /--seeds must be a positive whole number, got 0/);
