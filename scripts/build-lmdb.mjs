@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { findNodeGyp, nodeGypRebuildArgs } from './node-gyp.mjs';
 
 const require = createRequire(import.meta.url);
 let lmdbDir;
@@ -23,23 +24,13 @@ try {
 const marker = path.join(lmdbDir, 'build', 'Release', '.kdnet-data-v1');
 if (fs.existsSync(marker)) process.exit(0);
 
-const candidates = [
-  process.env.npm_config_node_gyp,
-  path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  '/usr/share/nodejs/npm/node_modules/node-gyp/bin/node-gyp.js',
-].filter(Boolean);
-const nodeGyp = candidates.find((p) => fs.existsSync(p));
+const nodeGyp = findNodeGyp();
 if (!nodeGyp) {
   console.warn('kdnet: node-gyp not found; LMDB data stays unavailable until `node scripts/build-lmdb.mjs` succeeds');
   process.exit(0);
 }
 console.log(`kdnet: building lmdb with Caffe's LMDB data format (${nodeGyp})`);
-// Offline: build against the headers installed beside this node rather than downloading them.
-const localHeaders = path.join(path.dirname(process.execPath), '..');
-const args = [nodeGyp, 'rebuild'];
-if (!process.env.npm_config_nodedir && fs.existsSync(path.join(localHeaders, 'include', 'node', 'node_api.h'))) {
-  args.push(`--nodedir=${path.resolve(localHeaders)}`);
-}
+const args = nodeGypRebuildArgs(nodeGyp);
 const result = spawnSync(process.execPath, args, {
   cwd: lmdbDir,
   stdio: 'inherit',

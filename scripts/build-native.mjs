@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNodeGyp, nodeGypRebuildArgs } from './node-gyp.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
@@ -45,17 +46,9 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-const candidates = [
-  process.env.npm_config_node_gyp,
-  path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  '/usr/share/nodejs/npm/node_modules/node-gyp/bin/node-gyp.js',
-].filter(Boolean);
-const nodeGyp = candidates.find((p) => fs.existsSync(p));
+const nodeGyp = findNodeGyp();
 if (!nodeGyp) note('node-gyp not found');
-// Offline: the headers installed beside this node rather than a download.
-const args = [nodeGyp, 'rebuild'];
-const localHeaders = path.resolve(path.dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && fs.existsSync(path.join(localHeaders, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${localHeaders}`);
+const args = nodeGypRebuildArgs(nodeGyp);
 const started = Date.now();
 const result = run(process.execPath, args, { cwd: nativeDir, env: { ...process.env, JOBS: String(Math.max(1, os.cpus().length)) } });
 fs.writeFileSync(logFile, `${result.stdout ?? ''}${result.stderr ?? ''}`);
