@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadSolverFile } from '../proto/load.js';
+import type { Message } from '../proto/schema.js';
 import { Solver, type DisplayEvent, type TestEvent } from './solver.js';
 import { installSignalHandlers, type SignalEffect } from './signals.js';
 import { KdnetError } from '../errors.js';
@@ -23,13 +24,19 @@ export interface TrainOptions {
   onProgress?: (iter: number, maxIter: number) => void;
   /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
   layersPath?: string[];
+  /** The solver already loaded (and changed, e.g. by `kdnet distill sweep`); `solver` then only names it. */
+  param?: Message;
+  /** Folder relative net and data paths are tried against after the working directory (default: the solver's). */
+  baseDir?: string;
+  /** Called with every test pass's outputs. */
+  onTest?: (e: TestEvent) => void;
 }
 
 export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
-  const { message } = loadSolverFile(o.solver);
+  const message = o.param ?? loadSolverFile(o.solver).message;
   if (o.iterations !== undefined) message.max_iter = o.iterations;
-  const baseDir = path.dirname(o.solver);
+  const baseDir = o.baseDir ?? path.dirname(o.solver);
   await loadSolverJsLayers(message, { baseDir, layersPath: o.layersPath });
   const json = o.logJson ? openLogJson(o.logJson) : undefined;
   try {
@@ -59,7 +66,10 @@ async function run(solver: Solver, o: TrainOptions, json: number | undefined): P
   };
   solver.events = {
     onDisplay: (e: DisplayEvent) => emit({ event: 'train', iter: e.iter, loss: e.loss, lr: e.lr, iters_per_s: e.itersPerSecond, outputs: e.outputs }),
-    onTest: (e: TestEvent) => emit({ event: 'test', iter: e.iter, net: e.net, loss: e.loss, outputs: e.outputs }),
+    onTest: (e: TestEvent) => {
+      emit({ event: 'test', iter: e.iter, net: e.net, loss: e.loss, outputs: e.outputs });
+      o.onTest?.(e);
+    },
     onIteration: o.onProgress,
   };
   const signals = installSignalHandlers(o.sigintEffect ?? 'stop', o.sighupEffect ?? 'snapshot');
