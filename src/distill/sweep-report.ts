@@ -52,7 +52,7 @@ function markdown(r: SweepReport): string {
 
 export async function sweepSvg(r: SweepReport): Promise<string> {
   const points = r.runs.map((x) => ({ T: x.temperature, error: x.error, seed: String(x.seed) }));
-  const x = { field: 'T', type: 'quantitative', title: 'temperature T', scale: { type: 'log', base: 2 }, axis: { values: r.temperatures } };
+  const x = { field: 'T', type: 'quantitative', title: 'temperature T (log scale)', scale: { type: 'log', base: 2 }, axis: { values: r.temperatures } };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `test error against temperature (${path.basename(r.solver)})`,
@@ -62,7 +62,7 @@ export async function sweepSvg(r: SweepReport): Promise<string> {
     layer: [
       {
         mark: { type: 'point', filled: true, opacity: 0.6 },
-        encoding: { x, y: { field: 'error', type: 'quantitative', title: `test error (1 − ${r.metric})`, scale: { zero: false } }, color: { field: 'seed', type: 'nominal' } },
+        encoding: { x, y: { field: 'error', type: 'quantitative', title: `test error (1 − ${r.metric})`, scale: { zero: false }, axis: { format: '.1%' } }, color: { field: 'seed', type: 'nominal' } },
       },
       {
         mark: { type: 'line', point: true, color: 'black' },

@@ -13,6 +13,7 @@ import { testNetSources, trainNetSource } from '../solvers/solver-nets.js';
 import { train } from '../solvers/train.js';
 import type { TestEvent } from '../solvers/solver.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { formatCaffeNumber as num } from '../solvers/format.js';
 import { checkOutDir } from './export.js';
 import { isDistillationLayer, withTemperature, type TemperatureChange } from './sweep-rewrite.js';
 import { writeSweepReport, type SweepReport, type SweepRun } from './sweep-report.js';
@@ -118,7 +119,7 @@ async function runOne(o: SweepOptions, p: PreparedSolver, metric: string, temper
   fs.mkdirSync(runDir, { recursive: true });
   const { param, changes } = solverAt(p, o.solver, temperature, seed, runDir);
   writeFileAtomic(path.join(runDir, 'solver.prototxt'), `# ${o.solver} at T = ${temperature}, seed ${seed}, as kdnet distill sweep ran it\n` + printCaffeText(param, 'SolverParameter'));
-  log.info(`Sweep run ${index}/${total}: T = ${temperature}, seed ${seed}: ${changes.map((c) => `${c.type} "${c.layer}" T ${c.from} → ${c.to}, loss_weight ${c.lossWeight.from} → ${c.lossWeight.to}`).join('; ')}`);
+  log.info(`Sweep run ${index}/${total}: T = ${temperature}, seed ${seed}: ${changes.map((c) => `${c.type} "${c.layer}" T ${num(c.from)} → ${num(c.to)}, loss_weight ${num(c.lossWeight.from)} → ${num(c.lossWeight.to)}`).join('; ')}`);
   const last = new Map<number, TestEvent>();
   const bar = o.onRun?.(`T=${temperature} seed ${seed} (${index}/${total})`);
   let solver;

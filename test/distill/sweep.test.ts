@@ -177,7 +177,7 @@ layer { name: "accuracy" type: "Accuracy" bottom: "s_ip" bottom: "label" top: "a
     expect(r.stdout).toContain(`wrote ${path.join(out, 'sweep.svg')}`);
     const svg = fs.readFileSync(path.join(out, 'sweep.svg'), 'utf8');
     expectWellFormedSvg(svg);
-    expect(svg).toContain('temperature T');
+    expect(svg).toContain('temperature T (log scale)');
     // The output folder is now not empty: a second sweep needs --force.
     expectOneError(await run('distill', 'sweep', '--solver', solver, '--temperatures', '2', '--out', out), /exists and is not empty: give --force/);
   });
