@@ -96,6 +96,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const seedCount = o.seeds ?? 1;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new KdnetError(`--seeds must be a whole number ≥ 1, got ${o.seeds}`);
   checkOutDir(o.out, o.force ?? false);
+  for (const w of o.weights ?? []) if (!fs.existsSync(w)) throw new KdnetError(`--weights ${w}: no such file`);
   const prepared = prepare(o);
   // Every temperature is checked against every distillation layer before the first run starts.
   for (const t of o.temperatures) solverAt(prepared, o.solver, t, 0, o.out);

@@ -191,6 +191,7 @@ layer { name: "accuracy" type: "Accuracy" bottom: "s_ip" bottom: "label" top: "a
     fs.mkdirSync(file('a_dir.prototxt'), { recursive: true });
     expectOneError(await run('distill', 'sweep', '--solver', file('a_dir.prototxt'), '--out', out), /a_dir\.prototxt/);
     expectOneError(await run('distill', 'sweep', '--solver', solver, '--seeds', '0', '--out', out), /--seeds must be a whole number ≥ 1/);
+    expectOneError(await run('distill', 'sweep', '--solver', solver, '--weights', file('nope.caffemodel'), '--out', out), /--weights .*nope\.caffemodel: no such file/);
     expectOneError(await run('distill', 'sweep', '--solver', solver, '--metric', 'nope', '--iterations', '1', '--temperatures', '2', '--out', out), /has no output 'nope' \(it has .*accuracy/);
     const help = await run('distill', 'sweep', '--help');
     expect(help.code).toBe(0);
