@@ -2,7 +2,7 @@
 // accuracy per temperature, per seed and mean, with the error) and sweep.svg (test error against T).
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { vegaLiteSvg } from '../solvers/plot.js';
+import { vegaLiteSvg } from '../util/vega-svg.js';
 
 export interface SweepRun {
   temperature: number;

@@ -31,11 +31,6 @@ export async function curvesSvg(points: CurvePoint[], title = 'kdnet training'):
     ].filter(Boolean),
     resolve: { scale: { color: 'independent' } },
   };
-  return vegaLiteSvg(spec);
-}
-
-/** A vega-lite spec rendered headless to SVG text (no browser, no canvas). */
-export async function vegaLiteSvg(spec: object): Promise<string> {
   const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();

@@ -22,14 +22,14 @@ export interface TrainOptions {
   sighupEffect?: SignalEffect;
   logJson?: string;
   onProgress?: (iter: number, maxIter: number) => void;
+  /** Each test pass's outputs (the final scores of a run, for instance). */
+  onTest?: (e: TestEvent) => void;
   /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
   layersPath?: string[];
   /** The solver already loaded (and changed, e.g. by `kdnet distill sweep`); `solver` then only names it. */
   param?: Message;
   /** Folder relative net and data paths are tried against after the working directory (default: the solver's). */
   baseDir?: string;
-  /** Called with every test pass's outputs. */
-  onTest?: (e: TestEvent) => void;
 }
 
 export async function train(o: TrainOptions): Promise<Solver> {
