@@ -1,6 +1,6 @@
-// Caffe's data tools: convert-imageset, convert-mnist, convert-vectors, compute-image-mean, db-info.
+// Caffe's data tools: convert-imageset, convert-mnist, convert-cifar, convert-vectors, compute-image-mean, db-info.
 import type { Command } from 'commander';
-import { convertImageset, convertMnist, convertVectors, computeImageMean, dbInfo } from '../data/tools/index.js';
+import { convertCifar, convertImageset, convertMnist, convertVectors, computeImageMean, dbInfo } from '../data/tools/index.js';
 import { writeMeanFile } from '../data/mean.js';
 import { parseBackend, type Backend } from '../data/db/index.js';
 import { progressReporter } from './progress.js';
@@ -72,6 +72,17 @@ export function registerDbTools(program: Command, io: CliIO): void {
     .action(async (images: string, labels: string, db: string, o: { backend?: string }) => {
       const n = await withProgress('convert-mnist', (p) => convertMnist(images, labels, db, backendOption(o), p));
       io.out(`wrote ${n} records to ${db}\n`);
+    });
+
+  program
+    .command('convert-cifar')
+    .description("CIFAR-10's binary batches (data_batch_1.bin … data_batch_5.bin, test_batch.bin) into OUT_DIR/cifar10_train_<backend> and cifar10_test_<backend>, as Caffe's convert_cifar_data")
+    .argument('<in_dir>', 'folder of the binary batches (cifar-10-batches-bin from cifar-10-binary.tar.gz)')
+    .argument('<out_dir>', 'folder for the two databases (created if missing)')
+    .option('--backend <name>', 'lmdb or leveldb', 'lmdb')
+    .action(async (inDir: string, outDir: string, o: { backend?: string }) => {
+      const r = await withProgress('convert-cifar', (p) => convertCifar(inDir, outDir, backendOption(o), p));
+      io.out(`wrote ${r.train.records} records to ${r.train.db} and ${r.test.records} records to ${r.test.db}\n`);
     });
 
   program

@@ -4,9 +4,11 @@ import { conversionText, convertDistillFile, formatConversion, writeConversion }
 import { KdnetError } from '../errors.js';
 import { exportStudent, formatExport } from '../distill/export.js';
 import { initBackend } from '../backend/select.js';
-import { applyThreadsFlag, THREADS_HELP } from './args.js';
+import { applyThreadsFlag, THREADS_HELP, wholeNumberFlag } from './args.js';
 import { formatInit, initDistillation, type SoftLossLayer } from '../distill/init.js';
 import { parseHint } from '../distill/hints.js';
+import { formatSweep, parseTemperatures, runSweep } from '../distill/sweep.js';
+import { progressReporter } from './progress.js';
 import type { CliIO } from './io.js';
 import { drawNetFile } from '../net/draw-file.js';
 import { Phase } from '../net/net-state.js';
@@ -78,13 +80,14 @@ function registerInit(distill: Command, io: CliIO): void {
     .requiredOption('--out <dir>', 'output folder (refused when it exists and is not empty, unless --force)')
     .option('--temperature <T>', 'softmax temperature', '4')
     .option('--alpha <a>', 'hard-loss weight in [0, 1]; the soft loss gets 1 - alpha', '0.1')
+    .option('--soft-weight <w>', 'soft-loss weight instead of 1 - alpha (before the T² factor of TempSoftmaxCrossEntropyLoss), e.g. 0.6 with --alpha 0.05 and hints summing to 0.35')
     .option('--layer <type>', 'KnowledgeDistillation or TempSoftmaxCrossEntropyLoss', 'KnowledgeDistillation')
     .option('--hint <t_blob:s_blob[:weight]>', 'a FitNets hint: adapter from the student blob to the teacher blob, EuclideanLoss (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--name <name>', 'write DIR/NAME_train_val.prototxt and DIR/NAME_solver.prototxt (then only those two files must not exist yet)')
     .option('--solver <prototxt>', "take the solver's settings (schedule, test passes, random_seed) from this solver instead of generic ones")
     .option('--snapshot-prefix <prefix>', 'snapshot_prefix of the written solver (default DIR/student, or DIR/NAME_student)')
     .option('--force', 'write into a non-empty output folder (with --name: overwrite its two files)')
-    .action(async (o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; layer: string; hint: string[]; name?: string; solver?: string; snapshotPrefix?: string; force?: boolean }) => {
+    .action(async (o: { teacher: string; teacherWeights: string; student: string; out: string; temperature: string; alpha: string; softWeight?: string; layer: string; hint: string[]; name?: string; solver?: string; snapshotPrefix?: string; force?: boolean }) => {
       const r = initDistillation({
         teacher: o.teacher,
         teacherWeights: o.teacherWeights,
@@ -92,6 +95,7 @@ function registerInit(distill: Command, io: CliIO): void {
         out: o.out,
         temperature: Number(o.temperature),
         alpha: Number(o.alpha),
+        softWeight: o.softWeight === undefined ? undefined : Number(o.softWeight),
         layer: o.layer as SoftLossLayer,
         hints: o.hint.map(parseHint),
         name: o.name,
@@ -107,9 +111,47 @@ function registerInit(distill: Command, io: CliIO): void {
     });
 }
 
+function registerSweep(distill: Command, io: CliIO): void {
+  distill
+    .command('sweep')
+    .description(
+      'train a distillation solver once per temperature (and seed) and report the final test accuracy per T: every KnowledgeDistillation / ' +
+        "TempSoftmaxCrossEntropyLoss layer gets the T (TempSoftmax's loss_weight follows the T² convention of distill init); writes " +
+        'DIR/sweep.md (table), DIR/sweep.json and DIR/sweep.svg (test error against T), and each run under DIR/T<T>-seed<S>/',
+    )
+    .requiredOption('--solver <file>', 'the distillation solver (e.g. the solver.prototxt written by kdnet distill init)')
+    .option('--temperatures <list>', 'comma-separated temperatures', '1,2,4,8,20')
+    .requiredOption('--out <dir>', 'output folder (refused when it exists and is not empty, unless --force)')
+    .option('--weights <files>', 'comma-separated .caffemodel files copied by layer name before each run (the teacher)')
+    .option('--seeds <n>', 'runs per temperature, with random_seed, random_seed + 1, ... (1701 when unset)', '1')
+    .option('--iterations <n>', 'override max_iter')
+    .option('--metric <name>', "test output compared (default: test net #0's Accuracy top)")
+    .option('--force', 'write into a non-empty output folder')
+    .option('--backend <name>', 'tensorflow, wasm or cpu (default: best present)')
+    .action(async (o: { solver: string; temperatures: string; out: string; weights?: string; seeds: string; iterations?: string; metric?: string; force?: boolean; backend?: string }) => {
+      const temperatures = parseTemperatures(o.temperatures);
+      const seeds = wholeNumberFlag('seeds', o.seeds);
+      const iterations = wholeNumberFlag('iterations', o.iterations);
+      await initBackend(o.backend);
+      const r = await runSweep({
+        solver: o.solver,
+        temperatures,
+        out: o.out,
+        weights: o.weights ? o.weights.split(',') : undefined,
+        seeds,
+        iterations,
+        metric: o.metric,
+        force: o.force,
+        onRun: (label) => progressReporter(process.stderr, `sweep ${label}`),
+      });
+      io.out(formatSweep(r));
+    });
+}
+
 export function registerDistill(program: Command, io: CliIO): void {
-  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes, compose teacher and student, export the student)');
+  const distill = program.command('distill').description('knowledge distillation workflows (convert old recipes, compose teacher and student, sweep the temperature, export the student)');
   registerConvert(distill, io);
   registerExport(distill, io);
   registerInit(distill, io);
+  registerSweep(distill, io);
 }

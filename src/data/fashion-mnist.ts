@@ -2,7 +2,9 @@
 // (1,000 training and 200 test images per class), or with --full the whole set, from Debian's
 // dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), FASHION_MNIST_DIR, or downloaded into
 // ~/.cache/kdnet/fashion-mnist. Written as Caffe's examples have MNIST: two LMDBs of uint8 Datum records
-// (1×28×28, keys %08d), which models/lenet reads with transform_param { scale: 0.00390625 }.
+// (1×28×28, keys %08d), which models/lenet reads with transform_param { scale: 0.00390625 }. With cifarShape
+// the same images are stored in CIFAR-10's shape (3×32×32: centred on a black canvas, grey copied into three
+// channels) as fashion_cifar_shape_{train,test}_lmdb, for models written for CIFAR-10 (models/multilayer_transfer).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { log } from '../log.js';
 import { convertMnist } from './tools/convert-mnist.js';
 import type { Progress } from './tools/write-records.js';
+import { greyToCifarShape } from './cifar-shape.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SUBSET_DIR = path.join(packageRoot, 'data', 'fashion-mnist', 'subset');
@@ -23,6 +26,8 @@ export interface FashionMnistOptions {
   outDir: string;
   /** The whole set rather than the shipped subset. */
   full?: boolean;
+  /** 3×32×32 records (CIFAR-10's shape) rather than 1×28×28. */
+  cifarShape?: boolean;
   progress?: Progress;
   /** Where to look for the IDX files before downloading (FASHION_MNIST_DIR, then Debian's folder). */
   localDirs?: string[];
@@ -85,12 +90,13 @@ export async function buildFashionMnist(o: FashionMnistOptions): Promise<Fashion
   const src = await fashionMnistSource(o);
   fs.mkdirSync(outDir, { recursive: true });
   const counts = { train: 0, test: 0 };
-  const databases = { train: path.join(outDir, 'fashion_train_lmdb'), test: path.join(outDir, 'fashion_test_lmdb') };
+  const name = o.cifarShape ? 'fashion_cifar_shape' : 'fashion';
+  const databases = { train: path.join(outDir, `${name}_train_lmdb`), test: path.join(outDir, `${name}_test_lmdb`) };
   for (const [split, file] of [['train', 'train'], ['test', 't10k']] as const) {
     const db = databases[split];
     const fresh = `${db}.new`;
     fs.rmSync(fresh, { recursive: true, force: true });
-    counts[split] = await convertMnist(idxPath(src, `${file}-images-idx3-ubyte`), idxPath(src, `${file}-labels-idx1-ubyte`), fresh, 'lmdb', progress);
+    counts[split] = await convertMnist(idxPath(src, `${file}-images-idx3-ubyte`), idxPath(src, `${file}-labels-idx1-ubyte`), fresh, 'lmdb', progress, o.cifarShape ? greyToCifarShape : undefined);
     fs.rmSync(db, { recursive: true, force: true });
     fs.renameSync(fresh, db);
     log.info(`Wrote ${counts[split]} ${split} images to ${db}`);

@@ -9,6 +9,7 @@ import { loadNetFile } from '../proto/load.js';
 import { newMessage, type Message } from '../proto/schema.js';
 import { Phase } from '../net/net-state.js';
 import { UNLABELLED } from './data.js';
+import { softLossWeight } from '../distill/init.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TEACHER_TEMPLATE = path.join(packageRoot, 'models', 'lenet', 'lenet_train_test.prototxt');
@@ -78,7 +79,7 @@ export function studentNet(sources: Sources, distill?: DistillSpec): Message {
     bottom: [hard.bottom[0], 'teacher_logits'],
     top: ['kd_loss'],
     include: [newMessage('NetStateRule', { phase: Phase.TRAIN })],
-    loss_weight: [1 - distill.alpha],
+    loss_weight: [softLossWeight('KnowledgeDistillation', distill.temperature, 1 - distill.alpha)],
     knowledge_distillation_param: newMessage('KnowledgeDistillationParameter', { temperature: distill.temperature }),
   });
   const layers = net.layer as Message[];

@@ -24,6 +24,8 @@ export interface InitOptions {
   student: string;
   temperature: number;
   alpha: number;
+  /** Soft loss weight before the T² convention (default 1 − alpha), for recipes whose weights do not sum to 1 with the hints. */
+  softWeight?: number;
   layer?: SoftLossLayer;
   hints?: HintSpec[];
   out: string;
@@ -168,12 +170,27 @@ function solverText(net: string, snapshotPrefix: string, hasTest: boolean, from:
   return `# Written by kdnet distill init (${origin}).\n` + printCaffeText(solver, 'SolverParameter');
 }
 
+/**
+ * The soft loss's loss_weight for a base weight w (1 − α by default): w for KnowledgeDistillation, whose
+ * gradient already carries T²; T²·w for TempSoftmaxCrossEntropyLoss, whose gradient is Hinton's (z_s − z_t)/T²
+ * and needs the T² back. `kdnet distill sweep` rescales weights through this too.
+ */
+export function softLossWeight(layer: SoftLossLayer, temperature: number, base: number): number {
+  return layer === 'KnowledgeDistillation' ? base : temperature * temperature * base;
+}
+
+/** One error for a temperature the soft loss layer cannot take (`what` names the flag or layer). */
+export function checkTemperature(layer: SoftLossLayer, temperature: number, what = '--temperature'): void {
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new KdnetError(`${what} must be positive, got ${temperature}`);
+  if (layer === 'TempSoftmaxCrossEntropyLoss' && !(temperature > 1)) throw new KdnetError(`${what} must be > 1 for TempSoftmaxCrossEntropyLoss, got ${temperature}`);
+}
+
 function validate(o: InitOptions): SoftLossLayer {
   const layer = o.layer ?? 'KnowledgeDistillation';
   if (layer !== 'KnowledgeDistillation' && layer !== 'TempSoftmaxCrossEntropyLoss') throw new KdnetError(`--layer must be KnowledgeDistillation or TempSoftmaxCrossEntropyLoss, got '${layer}'`);
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw new KdnetError(`--alpha must be in [0, 1], got ${o.alpha}`);
-  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new KdnetError(`--temperature must be positive, got ${o.temperature}`);
-  if (layer === 'TempSoftmaxCrossEntropyLoss' && !(o.temperature > 1)) throw new KdnetError(`--temperature must be > 1 for TempSoftmaxCrossEntropyLoss, got ${o.temperature}`);
+  if (o.softWeight !== undefined && !(o.softWeight >= 0 && Number.isFinite(o.softWeight))) throw new KdnetError(`--soft-weight must be a number ≥ 0, got ${o.softWeight}`);
+  checkTemperature(layer, o.temperature);
   if (o.name !== undefined && !/^[\w.-]+$/.test(o.name)) throw new KdnetError(`--name must be a plain file-name prefix (letters, digits, _ . -), got '${o.name}'`);
   return layer;
 }
@@ -228,7 +245,7 @@ export function initDistillation(o: InitOptions): InitResult {
     taken.add(c);
     return c;
   };
-  const softWeight = layerType === 'KnowledgeDistillation' ? 1 - o.alpha : o.temperature * o.temperature * (1 - o.alpha);
+  const softWeight = softLossWeight(layerType, o.temperature, o.softWeight ?? 1 - o.alpha);
   const softName = unique('soft_loss');
   const soft = newMessage('LayerParameter', {
     name: softName,
@@ -280,7 +297,7 @@ export function initDistillation(o: InitOptions): InitResult {
   const problem = checkError(checkFile(trainVal) as NetCheck);
   if (problem) throw new KdnetError(`the composed net ${trainVal} does not check clean: ${problem.message}`);
   writeFileAtomic(solver, solverContent);
-  if (o.alpha === 1) notes.push('alpha 1: the soft loss has weight 0 (the teacher only runs)');
+  if (softWeight === 0) notes.push('the soft loss has weight 0 (the teacher only runs)');
   return {
     trainVal,
     solver,

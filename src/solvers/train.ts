@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadSolverFile } from '../proto/load.js';
+import type { Message } from '../proto/schema.js';
 import { Solver, type DisplayEvent, type TestEvent } from './solver.js';
 import { installSignalHandlers, type SignalEffect } from './signals.js';
 import { KdnetError } from '../errors.js';
@@ -25,13 +26,17 @@ export interface TrainOptions {
   onTest?: (e: TestEvent) => void;
   /** Folders searched for the JavaScript ports of Python layers (--layers-path). */
   layersPath?: string[];
+  /** The solver already loaded (and changed, e.g. by `kdnet distill sweep`); `solver` then only names it. */
+  param?: Message;
+  /** Folder relative net and data paths are tried against after the working directory (default: the solver's). */
+  baseDir?: string;
 }
 
 export async function train(o: TrainOptions): Promise<Solver> {
   if (o.weights?.length && o.snapshot) throw new KdnetError('give either --weights or --snapshot, not both (Caffe: "Give a snapshot to resume training or weights to finetune but not both")');
-  const { message } = loadSolverFile(o.solver);
+  const message = o.param ?? loadSolverFile(o.solver).message;
   if (o.iterations !== undefined) message.max_iter = o.iterations;
-  const baseDir = path.dirname(o.solver);
+  const baseDir = o.baseDir ?? path.dirname(o.solver);
   await loadSolverJsLayers(message, { baseDir, layersPath: o.layersPath });
   const json = o.logJson ? openLogJson(o.logJson) : undefined;
   try {

@@ -239,4 +239,17 @@ describe('distill init', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('mine');
   });
+
+  it('--soft-weight sets the soft loss weight apart from alpha (hard 0.05 + soft 0.6 + hints 0.35), with T² for TempSoftmax', async () => {
+    const kd = await run(...base(), '--alpha', '0.05', '--soft-weight', '0.6', '--hint', 'conv1:conv1:0.35', '--out', file('soft_kd'));
+    expect(kd.code, kd.stderr).toBe(0);
+    const layers = layersOf(path.join(file('soft_kd'), 'train_val.prototxt'));
+    expect(byName(layers, 'loss').loss_weight).toEqual([Math.fround(0.05)]);
+    expect(byName(layers, 'soft_loss').loss_weight).toEqual([Math.fround(0.6)]);
+    expect(layers.find((l) => l.type === 'EuclideanLoss')!.loss_weight).toEqual([Math.fround(0.35)]);
+    const temp = await run(...base(), '--layer', 'TempSoftmaxCrossEntropyLoss', '--temperature', '4', '--alpha', '0.05', '--soft-weight', '0.6', '--out', file('soft_temp'));
+    expect(temp.code, temp.stderr).toBe(0);
+    expect(temp.stdout).toContain('soft loss weight 9.6');
+    expectOneError(await run(...base(), '--soft-weight', '-1', '--out', file('soft_bad')), /--soft-weight must be a number ≥ 0, got -1/);
+  });
 });

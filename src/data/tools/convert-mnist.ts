@@ -1,13 +1,17 @@
 // Caffe's convert_mnist_data: IDX image and label files (gzipped or not) into a database of uint8 Datum
-// records (1×rows×cols), keys %08d.
+// records (1×rows×cols), keys %08d. `shape` may turn each grey image into another layout (e.g. CIFAR-10's
+// 3×32×32, see ../cifar-shape.ts) before it is stored.
 import { KdnetError } from '../../errors.js';
 import { log } from '../../log.js';
 import { readIdx } from '../idx.js';
 import { encodeDatum } from '../datum.js';
 import { recordKey, type Backend } from '../db/index.js';
 import { writeDatabase, type Progress } from './write-records.js';
+import type { ShapedImage } from '../cifar-shape.js';
 
-export async function convertMnist(imagesFile: string, labelsFile: string, dbPath: string, backend: Backend = 'lmdb', progress?: Progress): Promise<number> {
+export type ImageShaper = (grey: Uint8Array, rows: number, cols: number) => ShapedImage;
+
+export async function convertMnist(imagesFile: string, labelsFile: string, dbPath: string, backend: Backend = 'lmdb', progress?: Progress, shape?: ImageShaper): Promise<number> {
   const images = readIdx(imagesFile);
   const labels = readIdx(labelsFile);
   if (images.dims.length !== 3) throw new KdnetError(`${imagesFile}: expected an IDX image file (3 dimensions), got ${images.dims.length}`);
@@ -20,7 +24,8 @@ export async function convertMnist(imagesFile: string, labelsFile: string, dbPat
   await writeDatabase(dbPath, backend, async (db) => {
     for (let i = 0; i < n; i++) {
       const data = images.data.subarray(i * size, (i + 1) * size);
-      await db.put(recordKey(i), encodeDatum({ channels: 1, height: rows, width: cols, data, label: labels.data[i]! }));
+      const image = shape ? shape(data, rows, cols) : { channels: 1, height: rows, width: cols, data };
+      await db.put(recordKey(i), encodeDatum({ ...image, label: labels.data[i]! }));
       progress?.(i + 1, n);
     }
   });
