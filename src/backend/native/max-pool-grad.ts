@@ -12,8 +12,7 @@ export const maxPoolGradNative = kernelReplacement('MaxPoolGrad', 'wasm', (args)
   const a = args.attrs as unknown as tf.MaxPoolGradAttrs;
   const { input: x, dy } = args.inputs;
   const call = { kind: PoolKind.MaxBackward, xShape: x!.shape, filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode };
-  const done = x!.shape.length === 4 ? runPool(args.backend, call, x!, dy!, x!.shape) : undefined;
-  return done ?? (maxPoolGradNative.original!.kernelFunc(args as never) as tf.TensorInfo);
+  return runPool(args.backend, call, x!, dy!) ?? (maxPoolGradNative.original!.kernelFunc(args as never) as tf.TensorInfo);
 });
 
 addNativeKernel(maxPoolGradNative);

@@ -1,6 +1,6 @@
 // MaxPool on oneDNN's max pooling (NHWC, any filter, stride and padding tfjs resolves). Windows with nothing
 // above -FLT_MAX (all -inf, or all padding) and what oneDNN refuses go to the kernel this one replaced.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { kernelReplacement } from '../kernels/replace.js';
 import { PoolKind, runPool } from './run-pool.js';
 import { addNativeKernel } from './kernel-set.js';
@@ -9,9 +9,7 @@ export const maxPoolNative = kernelReplacement('MaxPool', 'wasm', (args) => {
   const a = args.attrs as unknown as tf.MaxPoolAttrs;
   const x = args.inputs.x!;
   const call = { kind: PoolKind.MaxForward, xShape: x.shape, filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode };
-  const outShape = () => tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode).outShape;
-  const done = x.shape.length === 4 ? runPool(args.backend, call, x, undefined, outShape()) : undefined;
-  return done ?? (maxPoolNative.original!.kernelFunc(args as never) as tf.TensorInfo);
+  return runPool(args.backend, call, x) ?? (maxPoolNative.original!.kernelFunc(args as never) as tf.TensorInfo);
 });
 
 addNativeKernel(maxPoolNative);

@@ -23,8 +23,15 @@ export interface PoolCall {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** The add-on's parameters (native/src/pool.cc), or undefined for an empty geometry. */
-export function poolParams(c: PoolCall): Int32Array | undefined {
+export interface PoolPlan {
+  /** The add-on's parameters (native/src/pool.cc). */
+  params: Int32Array;
+  /** y's shape for MaxForward, x's for MaxBackward (dx). */
+  outShape: number[];
+}
+
+/** What the add-on needs for this call, or undefined for an empty geometry. */
+export function poolPlan(c: PoolCall): PoolPlan | undefined {
   const info = tf.backend_util.computePool2DInfo(c.xShape as [number, number, number, number], c.filterSize, c.strides, 1, c.pad, c.dimRoundingMode);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   if ([batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth].some((d) => !(d > 0))) return undefined;
@@ -32,16 +39,18 @@ export function poolParams(c: PoolCall): Int32Array | undefined {
   // planes = 1: a one-channel batch (kdnet's MAX Pooling hands NCHW blobs as N·C one-channel images) is the
   // same bytes as one NCHW image of N·C channels, which oneDNN pools channel-vectorized.
   const planes = inChannels === 1 ? 1 : 0;
-  return Int32Array.of(c.kind, planes, batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, p.top, p.left, p.bottom, p.right);
+  const params = Int32Array.of(c.kind, planes, batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, p.top, p.left, p.bottom, p.right);
+  return { params, outShape: c.kind === PoolKind.MaxForward ? info.outShape : [...c.xShape] };
 }
 
-export function runPool(backend: tf.KernelBackend, call: PoolCall, x: tf.TensorInfo, dy: tf.TensorInfo | undefined, outShape: number[]): tf.TensorInfo | undefined {
+/** x: the kernel's input; dy: the pooled gradient (MaxBackward only). */
+export function runPool(backend: tf.KernelBackend, call: PoolCall, x: tf.TensorInfo, dy?: tf.TensorInfo): tf.TensorInfo | undefined {
   const addon = nativeAddon();
   if (!addon || !isHeapBackend(backend) || x.dtype !== 'float32' || (dy && dy.dtype !== 'float32') || x.shape.length !== 4) return undefined;
-  const params = poolParams(call);
-  if (!params) return undefined;
-  const out = makeFloatOutput(backend, outShape);
-  if (addon.pool(params, heapBuffer(backend), offsetOf(backend, x), dy ? offsetOf(backend, dy) : 0, offsetOf(backend, out))) return out;
+  const plan = poolPlan(call);
+  if (!plan) return undefined;
+  const out = makeFloatOutput(backend, plan.outShape);
+  if (addon.pool(plan.params, heapBuffer(backend), offsetOf(backend, x), dy ? offsetOf(backend, dy) : 0, offsetOf(backend, out))) return out;
   disposeOutput(backend, out);
   return undefined;
 }
