@@ -6,6 +6,7 @@ import { benchEngine } from './engine.js';
 import { benchTrainMemory } from './train-memory.js';
 import { benchData } from './data.js';
 import { benchKernels } from './kernels.js';
+import { benchTrainStep } from './train-step.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -28,6 +29,10 @@ if (!only || only === 'engine') {
 
 if (!only || only === 'kernels') {
   await benchKernels();
+}
+
+if (!only || only === 'train-step') {
+  await benchTrainStep(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'));
 }
 
 if (!only || only === 'memory') {

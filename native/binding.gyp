@@ -1,10 +1,10 @@
-# kdnet's optional native kernels: OpenBLAS sgemm and oneDNN convolutions over the wasm backend's heap.
+# kdnet's optional native kernels: OpenBLAS sgemm, oneDNN convolutions and max pooling over the wasm backend's heap.
 # Built by scripts/build-native.mjs at install; kdnet runs pure wasm when this is absent.
 {
   "targets": [
     {
       "target_name": "kdnet_native",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc", "src/pool.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/x86_64-linux-gnu/openblas-pthread",

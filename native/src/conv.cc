@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include "engine.h"
 #include "heap.h"
 #include "kernels.h"
 
@@ -44,15 +45,6 @@ struct Entry {
   int argIn0 = 0, argIn1 = 0, argOut = 0;
   std::unique_ptr<memory> scratch;
 };
-
-dnnl::engine& cpu() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-dnnl::stream& stream() {
-  static dnnl::stream s(cpu());
-  return s;
-}
 
 std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
   static std::unordered_map<std::string, std::unique_ptr<Entry>> c;

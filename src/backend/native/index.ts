@@ -4,5 +4,7 @@ import './batch-mat-mul.js';
 import './conv2d.js';
 import './conv2d-backprop-input.js';
 import './conv2d-backprop-filter.js';
+import './max-pool.js';
+import './max-pool-grad.js';
 export { activateNativeKernels, kernelSet, requestThreads, nativeKernels } from './kernel-set.js';
 export { nativeStatus } from './addon.js';

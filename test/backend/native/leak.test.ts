@@ -1,5 +1,5 @@
 // The native kernels leak nothing: over 2,000 calls of each (forward conv, both conv backprops, a transposed
-// matmul, and the fallback path) the tensor count, the wasm backend's buffer count and the wasm heap stay
+// matmul, max pooling and its gradient, and the fallback paths) the tensor count, the wasm backend's buffer count and the wasm heap stay
 // where they were after warm-up, and the process's RSS does not keep growing (oneDNN's primitive cache is
 // built once per geometry; the margin allows for allocator noise, not for a per-call leak of ≥ 16 KB).
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,11 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
     const b = normal([200, 300]);
     const odd = normal([1, 10, 10, 2]);
     const oddFilter = normal([3, 3, 2, 3]);
+    const planes = normal([40, 24, 24, 1]);
+    const pool = { filterSize: [2, 2], strides: [2, 2], pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };
+    const pooled = run('MaxPool', { x: planes }, pool);
+    const pooledDiff = normal(pooled.shape);
+    const blocked = tf.fill([1, 4, 4, 1], -Infinity);
     const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
     const step = () =>
       tf.tidy(() => {
@@ -30,6 +35,9 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
         run('Conv2DBackpropFilter', { x, dy }, { ...conv, filterShape: filter.shape });
         run('BatchMatMul', { a, b }, { transposeA: false, transposeB: true });
         run('Conv2D', { x: odd, filter: oddFilter }, { ...conv, strides: [4, 4], pad: 1, dimRoundingMode: 'ceil' }); // falls back
+        run('MaxPool', { x: planes }, pool);
+        run('MaxPoolGrad', { dy: pooledDiff, input: planes, output: pooled }, pool);
+        run('MaxPool', { x: blocked }, { ...pool, pad: 'valid' }); // falls back (windows of -inf)
       });
     const backend = tf.backend() as unknown as { numDataIds(): number; wasm: { HEAPU8: Uint8Array } };
     for (let i = 0; i < 50; i++) step();
@@ -42,6 +50,6 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
     expect(backend.numDataIds()).toBe(buffers);
     expect(backend.wasm.HEAPU8.length).toBe(heap);
     expect(process.memoryUsage().rss - rss).toBeLessThan(CALLS * 16 * 1024);
-    tf.dispose([x, filter, dy, a, b, odd, oddFilter]);
+    tf.dispose([x, filter, dy, a, b, odd, oddFilter, planes, pooled, pooledDiff, blocked]);
   });
 });
