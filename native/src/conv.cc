@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 #include "engine.h"
+#include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
 
@@ -45,11 +46,6 @@ struct Entry {
   int argIn0 = 0, argIn1 = 0, argOut = 0;
   std::unique_ptr<memory> scratch;
 };
-
-std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
-  static std::unordered_map<std::string, std::unique_ptr<Entry>> c;
-  return c;
-}
 
 void prepare(Operand& op, const memory::desc& user, const memory::desc& prim, bool isInput) {
   op.user = user;
@@ -119,19 +115,7 @@ Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
                   v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]};
 }
 
-Entry& lookup(const Geometry& g, const std::string& key) {
-  auto& c = cache();
-  auto it = c.find(key);
-  if (it != c.end()) return *it->second;
-  if (c.size() >= 512) c.clear();  // many distinct geometries (reshaping nets): start over, never grow unbounded
-  std::unique_ptr<Entry> e;
-  try {
-    e = build(g);
-  } catch (const dnnl::error&) {
-    e = std::make_unique<Entry>();  // oneDNN refuses this geometry: remembered, the caller falls back
-  }
-  return *c.emplace(key, std::move(e)).first->second;
-}
+Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitive<Entry>(key, g, build); }
 
 memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
 

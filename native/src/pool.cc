@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 #include "engine.h"
+#include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
 
@@ -39,11 +40,6 @@ struct Entry {
   std::unique_ptr<dnnl::primitive> forward, backward;
   std::unique_ptr<memory> trainDst, workspace, scratch;
 };
-
-std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
-  static std::unordered_map<std::string, std::unique_ptr<Entry>> c;
-  return c;
-}
 
 std::unique_ptr<Entry> build(const Geometry& g) {
   auto e = std::make_unique<Entry>();
@@ -81,19 +77,7 @@ Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
   return Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
 }
 
-Entry& lookup(const Geometry& g, const std::string& key) {
-  auto& c = cache();
-  auto it = c.find(key);
-  if (it != c.end()) return *it->second;
-  if (c.size() >= 512) c.clear();  // many distinct geometries (reshaping nets): start over, never grow unbounded
-  std::unique_ptr<Entry> e;
-  try {
-    e = build(g);
-  } catch (const dnnl::error&) {
-    e = std::make_unique<Entry>();  // oneDNN refuses this geometry: remembered, the caller falls back
-  }
-  return *c.emplace(key, std::move(e)).first->second;
-}
+Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitive<Entry>(key, g, build); }
 
 memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
 
