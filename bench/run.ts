@@ -7,6 +7,7 @@ import { benchTrainMemory } from './train-memory.js';
 import { benchData } from './data.js';
 import { benchKernels } from './kernels.js';
 import { benchTrainStep } from './train-step.js';
+import { benchForward } from './forward.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -33,6 +34,10 @@ if (!only || only === 'kernels') {
 
 if (!only || only === 'train-step') {
   await benchTrainStep(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'));
+}
+
+if (!only || only === 'forward') {
+  await benchForward(path.resolve(here, '..', '..', 'shared', 'fixtures', 'timing'));
 }
 
 if (!only || only === 'memory') {
