@@ -38,7 +38,8 @@ export type { Conversion, ConversionReport, ConvertOptions } from './distill/con
 export { exportStudent, formatExport } from './distill/export.js';
 export type { ExportOptions, ExportResult } from './distill/export.js';
 export { initDistillation, formatInit } from './distill/init.js';
-export type { InitOptions, InitResult, SoftLossLayer } from './distill/init.js';
+export type { InitOptions, InitResult } from './distill/init.js';
+export type { SoftLossLayer } from './distill/soft-loss.js';
 export { parseHint } from './distill/hints.js';
 export type { HintSpec } from './distill/hints.js';
 export { splitStudent } from './distill/student-split.js';

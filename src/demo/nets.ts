@@ -9,7 +9,7 @@ import { loadNetFile } from '../proto/load.js';
 import { newMessage, type Message } from '../proto/schema.js';
 import { Phase } from '../net/net-state.js';
 import { UNLABELLED } from './data.js';
-import { softLossWeight } from '../distill/init.js';
+import { softLossLayer, softLossWeight, studentHardLoss } from '../distill/soft-loss.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TEACHER_TEMPLATE = path.join(packageRoot, 'models', 'lenet', 'lenet_train_test.prototxt');
@@ -50,16 +50,10 @@ export function withSources(template: string, sources: Sources): Message {
   return net;
 }
 
-function hardLoss(net: Message, file: string): Message {
-  const losses = (net.layer as Message[]).filter((l) => l.type === 'SoftmaxWithLoss');
-  if (losses.length !== 1) throw new KdnetError(`${file}: the student needs exactly one SoftmaxWithLoss, found ${losses.length}`);
-  return losses[0]!;
-}
-
 /** The student net; with `distill`, plus the teacher's logits and a KnowledgeDistillation loss. */
 export function studentNet(sources: Sources, distill?: DistillSpec): Message {
   const net = withSources(STUDENT_TEMPLATE, sources);
-  const hard = hardLoss(net, STUDENT_TEMPLATE);
+  const hard = studentHardLoss(net.layer as Message[], STUDENT_TEMPLATE);
   if (distill?.unlabelled) {
     hard.loss_param = newMessage('LossParameter', { ignore_label: UNLABELLED, normalization: 1 /* VALID */ });
   }
@@ -73,14 +67,14 @@ export function studentNet(sources: Sources, distill?: DistillSpec): Message {
     include: [newMessage('NetStateRule', { phase: Phase.TRAIN })],
     data_param: newMessage('DataParameter', { source: distill.logits, batch_size: trainData.data_param.batch_size, backend: 1 /* LMDB */ }),
   });
-  const soft = newMessage('LayerParameter', {
-    name: 'kd_loss',
+  const soft = softLossLayer({
     type: 'KnowledgeDistillation',
-    bottom: [hard.bottom[0], 'teacher_logits'],
-    top: ['kd_loss'],
-    include: [newMessage('NetStateRule', { phase: Phase.TRAIN })],
-    loss_weight: [softLossWeight('KnowledgeDistillation', distill.temperature, 1 - distill.alpha)],
-    knowledge_distillation_param: newMessage('KnowledgeDistillationParameter', { temperature: distill.temperature }),
+    name: 'kd_loss',
+    student: hard.bottom[0],
+    teacher: 'teacher_logits',
+    temperature: distill.temperature,
+    weight: softLossWeight('KnowledgeDistillation', distill.temperature, 1 - distill.alpha),
+    phase: Phase.TRAIN,
   });
   const layers = net.layer as Message[];
   layers.splice(layers.indexOf(trainData) + 1, 0, logits);

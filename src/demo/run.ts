@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KdnetError } from '../errors.js';
 import { extractSoftTargets } from '../distill/extract.js';
+import { checkTemperature } from '../distill/soft-loss.js';
 import { printCaffeText } from '../proto/text.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { buildDemoData, type DemoData } from './data.js';
@@ -54,7 +55,7 @@ function checkOptions(o: DemoOptions): void {
   whole(o.seeds, '--seeds');
   whole(o.teacherIterations, '--teacher-iterations');
   whole(o.studentIterations, '--student-iterations');
-  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new KdnetError(`--temperature must be a positive number, got ${o.temperature}`);
+  checkTemperature('KnowledgeDistillation', o.temperature);
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw new KdnetError(`--alpha must be between 0 and 1, got ${o.alpha}`);
   if (!o.regimes.length) throw new KdnetError(`--regimes needs at least one of ${REGIMES.join(', ')}`);
 }

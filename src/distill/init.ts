@@ -15,8 +15,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { validateSolver } from '../solvers/validate.js';
 import { checkOutDir, dataShapes } from './export.js';
 import { hintLayers, requireBlob, type HintSpec } from './hints.js';
+import { checkTemperature, softLossLayer, softLossWeight, studentHardLoss, type SoftLossLayer } from './soft-loss.js';
 
-export type SoftLossLayer = 'KnowledgeDistillation' | 'TempSoftmaxCrossEntropyLoss';
 
 export interface InitOptions {
   teacher: string;
@@ -107,12 +107,6 @@ function freezeTeacher(teacher: Message[], dataBlob: string, studentData: string
 }
 
 /** The student's SoftmaxWithLoss (hard loss) and its logits/label; required. */
-function hardLoss(student: Message[], file: string): Message {
-  const hard = student.find((l) => l.type === 'SoftmaxWithLoss');
-  if (!hard || (hard.bottom as string[]).length < 2) throw new KdnetError(`${file}: the student needs a SoftmaxWithLoss layer (logits, label) for the hard loss`);
-  return hard;
-}
-
 /** The teacher's logits: its SoftmaxWithLoss's (or Softmax's) first bottom, else its last layer's top. */
 function teacherLogits(teacher: Message[], file: string): string {
   const l = teacher.find((x) => x.type === 'SoftmaxWithLoss') ?? teacher.find((x) => x.type === 'Softmax');
@@ -170,21 +164,6 @@ function solverText(net: string, snapshotPrefix: string, hasTest: boolean, from:
   return `# Written by kdnet distill init (${origin}).\n` + printCaffeText(solver, 'SolverParameter');
 }
 
-/**
- * The soft loss's loss_weight for a base weight w (1 − α by default): w for KnowledgeDistillation, whose
- * gradient already carries T²; T²·w for TempSoftmaxCrossEntropyLoss, whose gradient is Hinton's (z_s − z_t)/T²
- * and needs the T² back. `kdnet distill sweep` rescales weights through this too.
- */
-export function softLossWeight(layer: SoftLossLayer, temperature: number, base: number): number {
-  return layer === 'KnowledgeDistillation' ? base : temperature * temperature * base;
-}
-
-/** One error for a temperature the soft loss layer cannot take (`what` names the flag or layer). */
-export function checkTemperature(layer: SoftLossLayer, temperature: number, what = '--temperature'): void {
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new KdnetError(`${what} must be positive, got ${temperature}`);
-  if (layer === 'TempSoftmaxCrossEntropyLoss' && !(temperature > 1)) throw new KdnetError(`${what} must be > 1 for TempSoftmaxCrossEntropyLoss, got ${temperature}`);
-}
-
 function validate(o: InitOptions): SoftLossLayer {
   const layer = o.layer ?? 'KnowledgeDistillation';
   if (layer !== 'KnowledgeDistillation' && layer !== 'TempSoftmaxCrossEntropyLoss') throw new KdnetError(`--layer must be KnowledgeDistillation or TempSoftmaxCrossEntropyLoss, got '${layer}'`);
@@ -233,7 +212,7 @@ export function initDistillation(o: InitOptions): InitResult {
   const keep = tops(studentData);
   const renamed = renameStudent(studentAll, new Set(teacher.map((l) => l.name as string)), teacherBlobs, keep);
   const sBlob = (b: string) => renamed.blobMap.get(b) ?? b;
-  const hard = hardLoss(renamed.layers, o.student);
+  const hard = studentHardLoss(renamed.layers, o.student);
   hard.loss_weight = [o.alpha];
   const [sLogits, label] = hard.bottom as string[];
   void label;
@@ -247,16 +226,7 @@ export function initDistillation(o: InitOptions): InitResult {
   };
   const softWeight = softLossWeight(layerType, o.temperature, o.softWeight ?? 1 - o.alpha);
   const softName = unique('soft_loss');
-  const soft = newMessage('LayerParameter', {
-    name: softName,
-    type: layerType,
-    bottom: [sLogits, tLogits],
-    top: [softName],
-    loss_weight: [softWeight],
-    ...(layerType === 'KnowledgeDistillation'
-      ? { knowledge_distillation_param: newMessage('KnowledgeDistillationParameter', { temperature: o.temperature }) }
-      : { tempsoftmax_param: newMessage('TempSoftmaxParameter', { temperature: o.temperature }) }),
-  });
+  const soft = softLossLayer({ type: layerType, name: softName, student: sLogits, teacher: tLogits, temperature: o.temperature, weight: softWeight });
 
   // Student data first (both phases), then the frozen teacher, then the student's compute layers and the losses.
   const sData = renamed.layers.filter(isData);

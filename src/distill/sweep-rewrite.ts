@@ -4,12 +4,7 @@
 // already carries T², so its weight stays).
 import { KdnetError } from '../errors.js';
 import { has, newMessage, type Message } from '../proto/schema.js';
-import { checkTemperature, softLossWeight, type SoftLossLayer } from './init.js';
-
-const PARAM: Record<SoftLossLayer, { field: string; type: string }> = {
-  KnowledgeDistillation: { field: 'knowledge_distillation_param', type: 'KnowledgeDistillationParameter' },
-  TempSoftmaxCrossEntropyLoss: { field: 'tempsoftmax_param', type: 'TempSoftmaxParameter' },
-};
+import { checkTemperature, softLossWeight, SOFT_LOSS_PARAM as PARAM, type SoftLossLayer } from './soft-loss.js';
 
 export interface TemperatureChange {
   layer: string;
