@@ -17,7 +17,8 @@ import { Phase } from '../dist/net/net-state.js';
 import { writeCaffemodel } from '../dist/proto/weights.js';
 import { encodeNpy } from '../dist/util/npy.js';
 import { setLogSink } from '../dist/log.js';
-import { kernelSet, nativeKernels } from '../dist/backend/native/kernel-set.js';
+import { kernelSet } from '../dist/backend/native/kernel-set.js';
+import { forEachKernelSet, machineInfo, markdownTable, median, writeResults } from './peer-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NETS = [
@@ -26,7 +27,6 @@ const NETS = [
 ];
 const BATCHES = [1, 64];
 const WARMUP = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The net without its label input and loss layers, its data Input at batch `n`. */
 function deployText(file: string, n: number): string {
@@ -54,7 +54,6 @@ export async function benchForward(timingDir: string, iterations = 30): Promise<
   const loadBefore = os.loadavg();
   await initBackend('wasm', true);
   const set = kernelSet();
-  const native = nativeKernels().filter((k) => k.installed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-bench-forward-'));
   const cases: Case[] = [];
   let peerError: string | undefined;
@@ -75,8 +74,7 @@ export async function benchForward(timingDir: string, iterations = 30): Promise<
       const out = net.outputNames()[0]!;
       const c: Case = { net: name, batch, kdnet: {} };
       let kdnetOutput: number[] = [];
-      for (const variant of native.length ? ['native', 'wasm'] : ['wasm']) {
-        for (const k of native) (variant === 'wasm' ? k.uninstall() : k.install());
+      await forEachKernelSet(async (variant) => {
         const times: number[] = [];
         for (let i = 0; i < WARMUP + iterations; i++) {
           const t0 = performance.now();
@@ -86,8 +84,7 @@ export async function benchForward(timingDir: string, iterations = 30): Promise<
           if (i === 0 && variant !== 'wasm') kdnetOutput = Array.from(y.subarray(0, 64));
         }
         c.kdnet[variant] = median(times);
-      }
-      for (const k of native) k.install();
+      });
       net.dispose();
       const r = spawnSync('/usr/bin/python3', [path.join(here, 'opencv_peer.py'), deploy, weights, net.blobShape(input)!.join(','), String(iterations), String(set.threads), inputNpy], { encoding: 'utf8', timeout: 600_000 });
       const peer = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop() };
@@ -101,19 +98,15 @@ export async function benchForward(timingDir: string, iterations = 30): Promise<
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const loadAfter = os.loadavg();
   const variants = Object.keys(cases[0]!.kdnet);
   const fmt = (v: number | undefined, d = 2) => (v === undefined ? '—' : v.toFixed(d));
   const header = ['net', 'batch', ...variants.map((v) => `kdnet ${v} ms`), 'OpenCV ms', ...variants.map((v) => `${v} / OpenCV`), 'max |Δ| output'];
   const rows = cases.map((c) => [c.net, String(c.batch), ...variants.map((v) => fmt(c.kdnet[v])), fmt(c.opencv), ...variants.map((v) => (c.opencv ? `×${(c.kdnet[v]! / c.opencv).toFixed(2)}` : '—')), c.maxAbsDiff === undefined ? '—' : c.maxAbsDiff.toExponential(1)]);
-  const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadAverageBefore: loadBefore.map((l) => +l.toFixed(2)), loadAverageAfter: loadAfter.map((l) => +l.toFixed(2)) };
+  const table = markdownTable(header, rows);
+  const machine = machineInfo(loadBefore);
   console.log(`forward (${set.description})`);
   console.log(table);
   if (peerError) console.log(`OpenCV peer skipped: ${peerError}`);
   const result = { bench: 'forward', date: new Date().toISOString(), machine, backend: 'wasm', kernelSet: set.description, threads: set.threads, opencv: opencvVersion ?? null, peerError: peerError ?? null, forward: `net.forward() + reading the output; median of ${iterations} after ${WARMUP} warm-up`, cases };
-  const dir = path.join(here, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'forward.json'), JSON.stringify(result, null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'forward.md'), `# Forward: kdnet vs OpenCV dnn (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- OpenCV: ${opencvVersion ?? peerError}, ${set.threads} thread(s)\n- machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.forward}\n`);
+  writeResults('forward', result, `# Forward: kdnet vs OpenCV dnn (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- OpenCV: ${opencvVersion ?? peerError}, ${set.threads} thread(s)\n- machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.forward}\n`);
 }

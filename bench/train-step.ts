@@ -13,13 +13,12 @@ import { initBackend } from '../dist/backend/select.js';
 import { loadNetFile } from '../dist/proto/load.js';
 import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
 import { setLogSink } from '../dist/log.js';
-import { kernelSet, nativeKernels } from '../dist/backend/native/kernel-set.js';
+import { kernelSet } from '../dist/backend/native/kernel-set.js';
+import { forEachKernelSet, machineInfo, markdownTable, median, writeResults } from './peer-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NETS = ['lenet_b64', 'mlp_784_1200_1200_10_b100', 'cifar10_quick_b100'];
 const WARMUP = 5;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Median training-step time of one net in ms (Solver.step(1): forward, backward, SGD momentum update). */
 async function kdnetStep(timingDir: string, name: string, iterations: number): Promise<number> {
@@ -68,16 +67,12 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   const loadBefore = os.loadavg();
   await initBackend('wasm', true);
   const set = kernelSet();
-  const native = nativeKernels().filter((k) => k.installed);
   const kdnet: Record<string, Record<string, number>> = {};
-  for (const variant of native.length ? ['native', 'wasm'] : ['wasm']) {
-    for (const k of native) (variant === 'wasm' ? k.uninstall() : k.install());
+  await forEachKernelSet(async (variant) => {
     for (const name of NETS) ((kdnet[variant] ??= {})[name] = await kdnetStep(timingDir, name, iterations));
-  }
-  for (const k of native) k.install();
+  });
   const threads = [...new Set([set.threads, Math.min(2, os.cpus().length)])].sort();
   const peer = torchPeer(threads, iterations);
-  const loadAfter = os.loadavg();
 
   const torchMs = (net: string, t: number) => peer.results?.find((r) => r.net === net && r.threads === t)?.train_step_ms;
   const fmt = (v: number | undefined, d = 1) => (v === undefined ? '—' : v.toFixed(d));
@@ -91,8 +86,8 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
       return p === undefined ? '—' : `×${(kdnet[v]![net]! / p).toFixed(2)}`;
     })),
   ]);
-  const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverageBefore: loadBefore.map((l) => +l.toFixed(2)), loadAverageAfter: loadAfter.map((l) => +l.toFixed(2)) };
+  const table = markdownTable(header, rows);
+  const machine = machineInfo(loadBefore);
   const result = {
     bench: 'train-step',
     date: new Date().toISOString(),
@@ -108,10 +103,7 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   console.log(table);
   if (peer.error) console.log(`PyTorch peer skipped: ${peer.error}`);
   else if (!peer.openblas) console.log(`warning: libblas.so.3 is ${peer.libblas}, not OpenBLAS: PyTorch's Linear layers run the reference BLAS (apt-get install libopenblas0-pthread)`);
-  console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after (2 cores: anything above ~0.5 is another process)`);
-  const dir = path.join(here, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'train-step.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log(`load average ${machine.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')} before, ${machine.loadAverageAfter.map((l) => l.toFixed(1)).join(' ')} after (2 cores: anything above ~0.5 is another process)`);
   const md = `# Training step: kdnet vs PyTorch (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n- PyTorch: ${peer.error ?? `${peer.torch}, libblas ${peer.libblas}`}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.step}\n`;
-  fs.writeFileSync(path.join(dir, 'train-step.md'), md);
+  writeResults('train-step', result, md);
 }
