@@ -51,15 +51,6 @@ function readSplit(dir: string, prefix: string): Split {
   return { images, labels };
 }
 
-function shuffled(n: number, rng: Rng): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
-
 /** The first `count / classes` images of each class in `order`: a class-balanced sample. */
 export function balancedSample(labels: ArrayLike<number>, order: number[], count: number, classes: number): Set<number> {
   if (count % classes !== 0) throw new KdnetError(`--labelled must be a multiple of the ${classes} classes, got ${count}`);
@@ -100,7 +91,7 @@ export async function buildDemoData(o: DemoDataOptions): Promise<DemoData> {
   if (!(Number.isInteger(o.labelled) && o.labelled > 0 && o.labelled < n)) {
     throw new KdnetError(`--labelled must be a whole number between 1 and ${n - 1} (the training images), got ${o.labelled}`);
   }
-  const order = shuffled(n, new Rng(o.seed ?? 20150309));
+  const order = new Rng(o.seed ?? 20150309).shuffle(Array.from({ length: n }, (_, i) => i));
   const labelled = balancedSample(train.labels.data, order, o.labelled, classes);
   fs.mkdirSync(o.dir, { recursive: true });
   const databases = {
