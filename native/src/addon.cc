@@ -38,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setGemmLibrary", Napi::Function::New(env, SetGemmLibrary));
   exports.Set("conv", Napi::Function::New(env, Conv));
   exports.Set("convImpl", Napi::Function::New(env, ConvImpl));
+  exports.Set("convSupported", Napi::Function::New(env, ConvSupported));
   exports.Set("pool", Napi::Function::New(env, Pool));
   exports.Set("poolImpl", Napi::Function::New(env, PoolImpl));
   return exports;

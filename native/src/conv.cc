@@ -1,8 +1,13 @@
-// Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN, over tensors in tfjs' layouts: activations
-// NHWC (or NCHW), filters HWIO. Activations stay in tfjs' layout (given `any`, oneDNN 2.6 chose the same
-// NHWC kernels here: brgconv/jit avx512_core). oneDNN picks its own filter layout (blocked for its JIT kernels); the filter
-// (or filter gradient) is reordered to/from HWIO around the call. Primitives, reorders and scratch buffers
-// are built once per geometry and cached: building a primitive JIT-compiles code (~ms), running it does not.
+// Convolutions on oneDNN, in two layouts:
+// - tfjs' (Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter): activations NHWC (or NCHW), filters HWIO, no
+//   groups, no bias. Activations stay in tfjs' layout (given `any`, oneDNN 2.6 chose the same NHWC kernels
+//   here: brgconv/jit avx512_core).
+// - Caffe's (kdnet's Convolution layer, `caffe` = 1): activations NCHW, weights OIHW ([g·O/g, C/g, kh, kw] with
+//   groups), an optional bias added in the forward and its gradient made with the filter gradient. oneDNN
+//   picks the activation layout too, so a layer costs one native call instead of tfjs transposes around it.
+// oneDNN picks its own filter layout (blocked for its JIT kernels); operands are reordered to/from the user's
+// layout around the call. Primitives, reorders and scratch buffers are built once per geometry and cached:
+// building a primitive JIT-compiles code (~ms), running it does not.
 #include <dnnl.hpp>
 #include <omp.h>
 #include <memory>
@@ -22,12 +27,14 @@ using dt = memory::data_type;
 
 enum Kind { kForward = 0, kBackwardData = 1, kBackwardFilter = 2 };
 
-// params: kind, nchw, n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight
-constexpr size_t kParams = 19;
+// params: kind, nchw, n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight,
+//         group, caffe, bias
+constexpr size_t kParams = 22;
 
 struct Geometry {
   int kind, nchw;
-  memory::dim n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  memory::dim n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+  int caffe, bias;
 };
 
 // One operand: the user's plain layout on the wasm heap and, when oneDNN wants another, a reorder through a
@@ -44,6 +51,8 @@ struct Entry {
   std::unique_ptr<dnnl::primitive> prim;
   Operand in0, in1, out;
   int argIn0 = 0, argIn1 = 0, argOut = 0;
+  memory::desc bias;  // Caffe layout with a bias: the forward's bias input or the filter gradient's bias gradient
+  int argBias = 0;
   std::unique_ptr<memory> scratch;
 };
 
@@ -58,21 +67,29 @@ void prepare(Operand& op, const memory::desc& user, const memory::desc& prim, bo
 
 std::unique_ptr<Entry> build(const Geometry& g) {
   auto e = std::make_unique<Entry>();
+  if (g.group < 1 || g.ic % g.group || g.oc % g.group || (!g.caffe && (g.group != 1 || g.bias))) return e;
   const tag act = g.nchw ? tag::nchw : tag::nhwc;
   memory::desc src({g.n, g.ic, g.ih, g.iw}, dt::f32, act);
   memory::desc dst({g.n, g.oc, g.oh, g.ow}, dt::f32, act);
-  memory::desc wei({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::hwio);
-  memory::desc weiAny({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::any);
+  // Caffe: oneDNN chooses the activation layout as well (the NCHW blobs are reordered to it and back).
+  memory::desc srcPrim = g.caffe ? memory::desc(src.dims(), dt::f32, tag::any) : src;
+  memory::desc dstPrim = g.caffe ? memory::desc(dst.dims(), dt::f32, tag::any) : dst;
+  const memory::dims weiDims = g.group > 1 ? memory::dims{g.group, g.oc / g.group, g.ic / g.group, g.kh, g.kw} : memory::dims{g.oc, g.ic, g.kh, g.kw};
+  memory::desc wei(weiDims, dt::f32, g.caffe ? (g.group > 1 ? tag::goihw : tag::oihw) : tag::hwio);
+  memory::desc weiAny(weiDims, dt::f32, tag::any);
+  if (g.bias) e->bias = memory::desc({g.oc}, dt::f32, tag::x);
   const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, padL{g.pt, g.pl}, padR{g.pb, g.pr};
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const auto alg = dnnl::algorithm::convolution_direct;
+  const auto prop = g.kind == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
   dnnl::convolution_forward::primitive_desc fwd(
-      dnnl::convolution_forward::desc(g.kind == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training,
-                                      alg, src, weiAny, dst, strides, dil, padL, padR),
+      g.bias ? dnnl::convolution_forward::desc(prop, alg, srcPrim, weiAny, e->bias, dstPrim, strides, dil, padL, padR)
+             : dnnl::convolution_forward::desc(prop, alg, srcPrim, weiAny, dstPrim, strides, dil, padL, padR),
       attr, cpu());
   memory::desc scratch;
   if (g.kind == kForward) {
+    e->argBias = DNNL_ARG_BIAS;
     prepare(e->in0, src, fwd.src_desc(), true);
     prepare(e->in1, wei, fwd.weights_desc(), true);
     prepare(e->out, dst, fwd.dst_desc(), false);
@@ -82,7 +99,7 @@ std::unique_ptr<Entry> build(const Geometry& g) {
     scratch = fwd.scratchpad_desc();
   } else if (g.kind == kBackwardData) {
     dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(alg, src, weiAny, dst, strides, dil, padL, padR), attr, cpu(), fwd);
+        dnnl::convolution_backward_data::desc(alg, srcPrim, weiAny, dstPrim, strides, dil, padL, padR), attr, cpu(), fwd);
     prepare(e->in0, dst, pd.diff_dst_desc(), true);
     prepare(e->in1, wei, pd.weights_desc(), true);
     prepare(e->out, src, pd.diff_src_desc(), false);
@@ -91,8 +108,11 @@ std::unique_ptr<Entry> build(const Geometry& g) {
     e->impl = pd.impl_info_str();
     scratch = pd.scratchpad_desc();
   } else {
+    e->argBias = DNNL_ARG_DIFF_BIAS;
     dnnl::convolution_backward_weights::primitive_desc pd(
-        dnnl::convolution_backward_weights::desc(alg, src, weiAny, dst, strides, dil, padL, padR), attr, cpu(), fwd);
+        g.bias ? dnnl::convolution_backward_weights::desc(alg, srcPrim, weiAny, e->bias, dstPrim, strides, dil, padL, padR)
+               : dnnl::convolution_backward_weights::desc(alg, srcPrim, weiAny, dstPrim, strides, dil, padL, padR),
+        attr, cpu(), fwd);
     prepare(e->in0, src, pd.src_desc(), true);
     prepare(e->in1, dst, pd.diff_dst_desc(), true);
     prepare(e->out, wei, pd.diff_weights_desc(), false);
@@ -108,11 +128,11 @@ std::unique_ptr<Entry> build(const Geometry& g) {
 
 Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
   auto p = info[0].As<Napi::Int32Array>();
-  if (p.ElementLength() != kParams) throw Napi::TypeError::New(info.Env(), "kdnet native: conv expects 19 parameters");
+  if (p.ElementLength() != kParams) throw Napi::TypeError::New(info.Env(), "kdnet native: conv expects 22 parameters");
   const int32_t* v = p.Data();
   key.assign(reinterpret_cast<const char*>(v), kParams * sizeof(int32_t));
-  return Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
-                  v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]};
+  return Geometry{v[0],  v[1],  v[2],  v[3],  v[4],  v[5],  v[6],  v[7],  v[8],  v[9],  v[10],
+                  v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21]};
 }
 
 Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitive<Entry>(key, g, build); }
@@ -121,8 +141,9 @@ memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.
 
 }  // namespace
 
-// conv(params Int32Array, heap ArrayBuffer, in0Offset, in1Offset, outOffset) → true, or false when oneDNN
-// does not take this geometry (nothing written).
+// conv(params Int32Array, heap ArrayBuffer, in0Offset, in1Offset, outOffset[, biasOffset]) → true, or false
+// when oneDNN does not take this geometry (nothing written). biasOffset (Caffe layout with bias): the bias
+// read by the forward, or the bias gradient written by the filter gradient.
 Napi::Value Conv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string key;
@@ -143,6 +164,10 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
       {e.argOut, e.out.buffer ? *e.out.buffer : mo},
   };
   if (e.scratch) args.emplace(DNNL_ARG_SCRATCHPAD, *e.scratch);
+  if (e.argBias && !e.bias.is_zero()) {
+    if (info.Length() < 6) throw Napi::TypeError::New(env, "kdnet native: conv with a bias needs its offset");
+    args.emplace(e.argBias, memory(e.bias, cpu(), heap.floats(env, arg(info, 5), elements(e.bias))));
+  }
   e.prim->execute(s, args);
   if (e.out.reorder) e.out.reorder->execute(s, *e.out.buffer, mo);
   s.wait();
@@ -154,6 +179,14 @@ Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
   std::string key;
   const Geometry g = geometry(info, key);
   return Napi::String::New(info.Env(), lookup(g, key).impl);
+}
+
+// convSupported(params) → whether oneDNN takes this geometry (builds and caches the primitive): lets a caller
+// choose its path before allocating anything.
+Napi::Value ConvSupported(const Napi::CallbackInfo& info) {
+  std::string key;
+  const Geometry g = geometry(info, key);
+  return Napi::Boolean::New(info.Env(), lookup(g, key).supported);
 }
 
 int DnnlThreads() { return omp_get_max_threads(); }

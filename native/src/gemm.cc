@@ -4,6 +4,7 @@
 // does not know, about half oneDNN's speed on the development machine's AVX-512 CPU).
 #include <cblas.h>
 #include <dnnl.h>
+#include <algorithm>
 #include "heap.h"
 #include "kernels.h"
 
@@ -20,7 +21,9 @@ Napi::Value SetGemmLibrary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemm(heap, batch, m, n, k, transA, transB, aOffset, aBatchStride, bOffset, bBatchStride, cOffset)
+// gemm(heap, batch, m, n, k, transA, transB, aOffset, aBatchStride, bOffset, bBatchStride, cOffset[, biasOffset])
+// With a bias (n values), C = op(A)·op(B) + bias on every row: the rows start as the bias and sgemm adds
+// to them (beta 1), which is InnerProduct's forward in one call.
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Heap heap(info[0]);
@@ -31,14 +34,19 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* a = heap.floats(env, arg(info, 7), (batch - 1) * aStride + m * k);
   const float* b = heap.floats(env, arg(info, 9), (batch - 1) * bStride + k * n);
   float* c = heap.floats(env, arg(info, 11), batch * m * n);
+  const float* bias = info.Length() > 12 ? heap.floats(env, arg(info, 12), n) : nullptr;
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  const float beta = bias ? 1.0f : 0.0f;
   for (int64_t i = 0; i < batch; i++) {
     const float* ai = a + i * aStride;
     const float* bi = b + i * bStride;
     float* ci = c + i * m * n;
+    if (bias) {
+      for (int64_t r = 0; r < m; r++) std::copy(bias, bias + n, ci + r * n);
+    }
     if (useOpenblas) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai, lda, bi, ldb, 0.0f, ci, n);
-    } else if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, ai, lda, bi, ldb, 0.0f, ci, n) != dnnl_success) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai, lda, bi, ldb, beta, ci, n);
+    } else if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, ai, lda, bi, ldb, beta, ci, n) != dnnl_success) {
       throw Napi::Error::New(env, "kdnet native: dnnl_sgemm failed");
     }
   }

@@ -7,6 +7,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info);
 Napi::Value SetGemmLibrary(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value ConvImpl(const Napi::CallbackInfo& info);
+Napi::Value ConvSupported(const Napi::CallbackInfo& info);
 Napi::Value Pool(const Napi::CallbackInfo& info);
 Napi::Value PoolImpl(const Napi::CallbackInfo& info);
 int DnnlThreads();

@@ -19,10 +19,13 @@ export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): void;
   setGemmLibrary(lib: GemmLibrary): void;
-  gemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, aOffset: number, aBatchStride: number, bOffset: number, bBatchStride: number, cOffset: number): void;
+  /** C = op(A)·op(B) (+ bias on every row when biasOffset is given), row-major, per batch entry. */
+  gemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, aOffset: number, aBatchStride: number, bOffset: number, bBatchStride: number, cOffset: number, biasOffset?: number): void;
   /** `params` as native/src/conv.cc lays them out; false when oneDNN does not take the geometry. */
-  conv(params: Int32Array, heap: ArrayBuffer, in0Offset: number, in1Offset: number, outOffset: number): boolean;
+  conv(params: Int32Array, heap: ArrayBuffer, in0Offset: number, in1Offset: number, outOffset: number, biasOffset?: number): boolean;
   convImpl(params: Int32Array): string;
+  /** Whether oneDNN takes this convolution (the primitive is built and cached on the way). */
+  convSupported(params: Int32Array): boolean;
   /** Max pooling forward or gradient, `params` as native/src/pool.cc lays them out; false: not taken. */
   pool(params: Int32Array, heap: ArrayBuffer, in0Offset: number, in1Offset: number, outOffset: number): boolean;
   poolImpl(params: Int32Array): string;

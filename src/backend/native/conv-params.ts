@@ -61,6 +61,9 @@ export function convPlan(c: ConvCall): ConvPlan | undefined {
     p.left,
     p.bottom,
     p.right,
+    1, // group
+    0, // tfjs layouts (not Caffe's)
+    0, // no bias
   );
   const yShape =
     c.kind === ConvKind.Forward

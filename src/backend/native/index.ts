@@ -4,6 +4,8 @@ import './batch-mat-mul.js';
 import './conv2d.js';
 import './conv2d-backprop-input.js';
 import './conv2d-backprop-filter.js';
+import './caffe-conv.js';
+import './flat-gemm.js';
 import './max-pool.js';
 import './max-pool-grad.js';
 export { activateNativeKernels, kernelSet, requestThreads, nativeKernels } from './kernel-set.js';

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
 import { canonicalAxis, countOf, paramOf, shapeText } from './util.js';
+import { reshapeTo } from '../tensor-shape.js';
+import { nativeFlatGemm } from '../../backend/native/flat-gemm.js';
 
 export class InnerProductLayer extends Layer {
   private axis = 1;
@@ -51,11 +53,10 @@ export class InnerProductLayer extends Layer {
     const k = this.inputSize;
     const n = this.numOutput;
     const m = x.size / k;
-    // Reshape the weights to their nominal shape: a PERMISSIVE-shared blob may come with another shape.
-    const w = tf.reshape(params[0]!, this.transpose ? [k, n] : [n, k]);
-    let y = tf.matMul(tf.reshape(x, [m, k]), w, false, !this.transpose);
-    if (this.biasTerm) y = tf.add(y, tf.reshape(params[1]!, [1, n]));
-    return [tf.reshape(y, [...x.shape.slice(0, this.axis), n])];
+    // y = x·Wᵀ (x·W when transposed) + b; the weights are read at their nominal shape (a PERMISSIVE-shared
+    // blob may come with another one).
+    const y = gemm(x, [m, k], params[0]!, this.transpose ? [k, n] : [n, k], false, !this.transpose, this.biasTerm ? params[1] : undefined);
+    return [reshapeTo(y, [...x.shape.slice(0, this.axis), n])];
   }
 
   // Explicit GEMMs as Caffe: dW = dyᵀ·x (xᵀ·dy when transposed), db = Σ_rows dy, dx = dy·W (dy·Wᵀ).
@@ -65,18 +66,29 @@ export class InnerProductLayer extends Layer {
     const n = this.numOutput;
     const m = x.size / k;
     const out = tf.tidy(() => {
-      const x2 = tf.reshape(x, [m, k]);
-      const dy = tf.reshape(topDiffs[0]!, [m, n]);
-      const w = tf.reshape(this.blobs[0]!, this.transpose ? [k, n] : [n, k]);
-      const dw = this.transpose ? tf.matMul(x2, dy, true, false) : tf.matMul(dy, x2, true, false);
-      const diffs: tf.Tensor[] = [tf.reshape(dw, this.blobs[0]!.shape)];
-      if (this.biasTerm) diffs.push(tf.reshape(tf.sum(dy, 0), this.blobs[1]!.shape));
-      if (propagateDown[0]) diffs.push(tf.reshape(tf.matMul(dy, w, false, this.transpose), x.shape));
+      const dy = topDiffs[0]!;
+      const dw = this.transpose ? gemm(x, [m, k], dy, [m, n], true, false) : gemm(dy, [m, n], x, [m, k], true, false);
+      const diffs: tf.Tensor[] = [reshapeTo(dw, this.blobs[0]!.shape)];
+      if (this.biasTerm) diffs.push(reshapeTo(tf.sum(reshapeTo(dy, [m, n]), 0), this.blobs[1]!.shape));
+      if (propagateDown[0]) diffs.push(reshapeTo(gemm(dy, [m, n], this.blobs[0]!, this.transpose ? [k, n] : [n, k], false, this.transpose), x.shape));
       return diffs;
     });
     const paramDiffs = out.slice(0, this.biasTerm ? 2 : 1);
     return { bottomDiffs: [propagateDown[0] ? out[out.length - 1]! : null], paramDiffs };
   }
+}
+
+/**
+ * op(a)·op(b) (+ bias on every row) with `a` and `b` read as the row-major matrices `aShape` and `bShape`:
+ * one native kernel when the backend has it, else tfjs' matMul (and add).
+ */
+function gemm(a: tf.Tensor, aShape: [number, number], b: tf.Tensor, bShape: [number, number], transA: boolean, transB: boolean, bias?: tf.Tensor): tf.Tensor2D {
+  const [m, k] = transA ? [aShape[1], aShape[0]] : aShape;
+  const n = transB ? bShape[0] : bShape[1];
+  const native = nativeFlatGemm(a, b, { m, n, k, transA, transB }, bias);
+  if (native) return native;
+  const y = tf.matMul(reshapeTo<tf.Rank.R2>(a, aShape), reshapeTo<tf.Rank.R2>(b, bShape), transA, transB) as tf.Tensor2D;
+  return bias ? tf.add(y, reshapeTo<tf.Rank.R2>(bias, [1, n])) : y;
 }
 
 registerLayer('InnerProduct', InnerProductLayer);

@@ -41,9 +41,7 @@ export function rejectInPlace(layer: Layer): void {
   }
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
+export { sameShape } from '../tensor-shape.js';
 
 /**
  * Σ of the rows of `rows` (shape [M, ...]) into `n` rows by `index` (length M): out[index[i]] += rows[i], in

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
 import { has, type Message } from '../../proto/schema.js';
 import { canonicalAxis, countOf, lrMultZero, paramOf, sameShape, shapeText } from './util.js';
+import { reshapeTo } from '../tensor-shape.js';
 import { type ConvGeometry, convBackwardData, convBackwardFilter, convForward, hwioToOihw, oihwToHwio, toNchw, toNhwc } from './conv-ops.js';
 
 /**
@@ -148,18 +149,23 @@ export abstract class BaseConvolutionLayer extends Layer {
     return bottomShapes.map(() => this.topShape.slice());
   }
 
-  /** Bottom/top blob as NHWC [batch, H, W, C] (leading axes before the channel axis folded into batch). */
-  protected nhwc(t: tf.Tensor): tf.Tensor4D {
+  /** Bottom/top blob as NCHW [batch, C, H, W] (leading axes before the channel axis folded into batch). */
+  protected nchw(t: tf.Tensor): tf.Tensor4D {
     const lead = countOf(t.shape, 0, this.axis);
     const c = t.shape[this.axis]!;
     const [h, w] = this.nsp === 1 ? [1, t.shape[this.axis + 1]!] : [t.shape[this.axis + 1]!, t.shape[this.axis + 2]!];
-    return toNhwc(tf.reshape(t, [lead, c, h, w]));
+    return reshapeTo(t, [lead, c, h, w]);
+  }
+
+  /** The weights as a 4-D OIHW blob of the convolution being computed (1-D kernels get a unit height). */
+  protected oihw(w: tf.Tensor): tf.Tensor4D {
+    const [o, i] = this.weightShape as [number, number];
+    return reshapeTo(w, [o, i, this.geometry.kernel[0], this.geometry.kernel[1]]);
   }
 
   /** The weights as an HWIO filter of the convolution being computed. */
   protected filter(w: tf.Tensor): tf.Tensor4D {
-    const [o, i] = this.weightShape as [number, number];
-    return oihwToHwio(tf.reshape(w, [o, i, this.geometry.kernel[0], this.geometry.kernel[1]]));
+    return oihwToHwio(this.oihw(w));
   }
 
   protected addBias(y: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
@@ -171,11 +177,31 @@ export abstract class BaseConvolutionLayer extends Layer {
   protected abstract applyBackwardData(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: [number, number, number, number]): tf.Tensor4D;
   protected abstract applyBackwardFilter(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D;
 
+  /**
+   * The same three in Caffe's layouts (NCHW blobs, OIHW weights, bias included) on a native kernel, when the
+   * backend has one for this geometry; undefined means "use the NHWC path". The filter gradient gives the
+   * bias gradient too when `withBias`.
+   */
+  protected applyNchw(_x: tf.Tensor4D, _w: tf.Tensor4D, _b: tf.Tensor1D | undefined): tf.Tensor4D | undefined {
+    return undefined;
+  }
+  protected applyNchwBackwardData(_dy: tf.Tensor4D, _w: tf.Tensor4D, _xShape: [number, number, number, number]): tf.Tensor4D | undefined {
+    return undefined;
+  }
+  protected applyNchwBackwardFilter(_x: tf.Tensor4D, _dy: tf.Tensor4D, _withBias: boolean): { dW: tf.Tensor4D; dB?: tf.Tensor1D } | undefined {
+    return undefined;
+  }
+
+  private bias(params: tf.Tensor[]): tf.Tensor1D | undefined {
+    return this.biasTerm && params[1] ? reshapeTo(params[1], [this.numOutput]) : undefined;
+  }
+
   compute(bottoms: tf.Tensor[], params: tf.Tensor[]): tf.Tensor[] {
-    const w = this.filter(params[0]!);
+    let filter: tf.Tensor4D | undefined;
     return bottoms.map((b) => {
-      const y = this.addBias(this.apply(this.nhwc(b), w), params[1]);
-      return tf.reshape(toNchw(y), [...b.shape.slice(0, this.axis), ...this.topShape.slice(this.axis)]);
+      const x = this.nchw(b);
+      const y = this.applyNchw(x, this.oihw(params[0]!), this.bias(params)) ?? toNchw(this.addBias(this.apply(toNhwc(x), (filter ??= this.filter(params[0]!))), params[1]));
+      return reshapeTo(y, [...b.shape.slice(0, this.axis), ...this.topShape.slice(this.axis)]);
     });
   }
 
@@ -185,27 +211,28 @@ export abstract class BaseConvolutionLayer extends Layer {
     const wantW = !lrMultZero(this, 0) && !this.frozenBlobs.has(0);
     const wantB = this.biasTerm && !lrMultZero(this, 1) && !this.frozenBlobs.has(1);
     return tf.tidy(() => {
-      const w = this.filter(this.blobs[0]!);
+      const w = this.oihw(this.blobs[0]!);
+      let filter: tf.Tensor4D | undefined;
       let dW: tf.Tensor | null = null;
       let dB: tf.Tensor | null = null;
+      const sum = (acc: tf.Tensor | null, g: tf.Tensor) => (acc ? tf.add(acc, g) : g);
       const bottomDiffs = bottoms.map((b, i) => {
-        const dy = this.nhwc(topDiffs[i]!);
-        const x = this.nhwc(b);
-        if (wantW) {
-          const g = this.applyBackwardFilter(x, dy);
-          dW = dW ? tf.add(dW, g) : g;
-        }
-        if (wantB) {
+        const dy = this.nchw(topDiffs[i]!);
+        const x = this.nchw(b);
+        const native = wantW ? this.applyNchwBackwardFilter(x, dy, wantB) : undefined;
+        if (native) dW = sum(dW, native.dW);
+        else if (wantW) dW = sum(dW, hwioToOihw(this.applyBackwardFilter(toNhwc(x), toNhwc(dy))));
+        if (native?.dB) dB = sum(dB, native.dB);
+        else if (wantB) {
           // Σ over batch and space, on the NCHW diff (two innermost-axis reductions: no transpose).
-          const d = topDiffs[i]!;
-          const g = tf.sum(tf.sum(tf.reshape(d, [countOf(d.shape, 0, this.axis), this.numOutput, -1]), 2), 0);
-          dB = dB ? tf.add(dB, g) : g;
+          dB = sum(dB, tf.sum(tf.sum(tf.reshape(dy, [dy.shape[0], this.numOutput, -1]), 2), 0));
         }
         if (!propagateDown[i]) return null;
-        return tf.reshape(toNchw(this.applyBackwardData(dy, w, x.shape)), b.shape);
+        const dx = this.applyNchwBackwardData(dy, w, x.shape) ?? toNchw(this.applyBackwardData(toNhwc(dy), (filter ??= oihwToHwio(w)), [x.shape[0], x.shape[2], x.shape[3], x.shape[1]]));
+        return reshapeTo(dx, b.shape);
       });
-      const paramDiffs: (tf.Tensor | null)[] = [dW ? tf.reshape(hwioToOihw(dW), this.blobs[0]!.shape) : null];
-      if (this.biasTerm) paramDiffs.push(dB ? tf.reshape(dB, this.blobs[1]!.shape) : null);
+      const paramDiffs: (tf.Tensor | null)[] = [dW ? reshapeTo(dW, this.blobs[0]!.shape) : null];
+      if (this.biasTerm) paramDiffs.push(dB ? reshapeTo(dB, this.blobs[1]!.shape) : null);
       return { bottomDiffs, paramDiffs } as unknown as tf.TensorContainerObject;
     }) as unknown as BackwardResult;
   }

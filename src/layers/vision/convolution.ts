@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { registerLayer } from '../registry.js';
 import { BaseConvolutionLayer, convBackwardData, convBackwardFilter, convForward } from './conv-base.js';
 import { convOutputSize } from './conv-ops.js';
+import { nchwConvBackwardData, nchwConvBackwardFilter, nchwConvForward } from '../../backend/native/caffe-conv.js';
 
 export class ConvolutionLayer extends BaseConvolutionLayer {
   protected readonly reverse = false;
@@ -20,6 +21,15 @@ export class ConvolutionLayer extends BaseConvolutionLayer {
   protected applyBackwardFilter(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
     const [o, i] = this.weightShape as [number, number];
     return convBackwardFilter(x, dy, [this.geometry.kernel[0], this.geometry.kernel[1], i, o], this.geometry);
+  }
+  protected override applyNchw(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D | undefined {
+    return nchwConvForward(x, w, b, this.geometry);
+  }
+  protected override applyNchwBackwardData(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: [number, number, number, number]): tf.Tensor4D | undefined {
+    return nchwConvBackwardData(dy, w, xShape, this.geometry);
+  }
+  protected override applyNchwBackwardFilter(x: tf.Tensor4D, dy: tf.Tensor4D, withBias: boolean): { dW: tf.Tensor4D; dB?: tf.Tensor1D } | undefined {
+    return nchwConvBackwardFilter(x, dy, this.geometry, withBias);
   }
 }
 

@@ -37,6 +37,4 @@ export function lrMultZero(layer: Layer, i: number): boolean {
   return !!spec && has(spec, 'lr_mult') && spec.lr_mult === 0;
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
+export { sameShape } from '../tensor-shape.js';
