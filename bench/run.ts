@@ -41,7 +41,7 @@ if (!only || only === 'forward') {
 }
 
 if (!only || only === 'memory') {
-  await benchTrainMemory('wasm');
+  await benchTrainMemory();
 }
 
 if (!only || only === 'data') {
