@@ -26,6 +26,8 @@ interface Run {
   iterPerSecond: number;
   /** Median of the solver's own `Iteration N (X iter/s …)` display lines (training only). */
   displayIterPerSecond?: number;
+  /** Every display line's iter/s, in order (a slow start or a slow stretch shows here). */
+  displayRates: number[];
   finalTestAccuracy?: number;
   finalLoss?: number;
 }
@@ -39,7 +41,8 @@ function train(variant: string, solver: string, logJson: string, maxIter: number
   if (r.status !== 0) throw new Error(`kdnet train (${variant}) exited ${r.status}: ${log.trim().split('\n').slice(-3).join(' / ')}`);
   const points = readTrainingCurves(logJson);
   const last = (series: string) => points.filter((p) => p.series === series).at(-1)?.value;
-  const rates = [...log.matchAll(/Iteration \d+ \(([\d.e+-]+) iter\/s/g)].map((m) => Number(m[1]));
+  // Iteration 0's line has no interval behind it (0 iter/s): left out.
+  const rates = [...log.matchAll(/Iteration (\d+) \(([\d.e+-]+) iter\/s/g)].filter((m) => m[1] !== '0').map((m) => Number(m[2]));
   return {
     variant,
     kernels: /Kernels: (.*)/.exec(log)?.[1]?.trim() ?? '(not printed)',
@@ -47,6 +50,7 @@ function train(variant: string, solver: string, logJson: string, maxIter: number
     maxIter,
     iterPerSecond: maxIter / wallSeconds,
     displayIterPerSecond: rates.length ? median(rates) : undefined,
+    displayRates: rates,
     finalTestAccuracy: last('test #0 accuracy'),
     finalLoss: last('train loss'),
   };
