@@ -10,6 +10,25 @@ const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * Warm-up before timing, the same rule for kdnet and the peers (bench/torch_peer.py, bench/opencv_peer.py take
+ * these two numbers): at least `seconds` AND at least `iterations` runs. Small nets need it: LeNet b1's forward
+ * took 0.60 ms after 5 warm-up runs and 0.33 ms after 5,000 (V8's JIT and tfjs' caches settle slowly).
+ */
+export const WARMUP = { seconds: 1, iterations: 50 };
+export const WARMUP_RULE = `warm-up ≥ ${WARMUP.seconds} s and ≥ ${WARMUP.iterations} runs`;
+
+/** Runs `run` until the warm-up rule is met; returns how many runs it took. */
+export async function warmUp(run: () => unknown): Promise<number> {
+  const start = performance.now();
+  let n = 0;
+  while (n < WARMUP.iterations || performance.now() - start < WARMUP.seconds * 1000) {
+    await run();
+    n++;
+  }
+  return n;
+}
+
 /** Runs `time` with the native kernels installed, then on pure wasm ('wasm' only when none are built). */
 export async function forEachKernelSet(time: (variant: string) => Promise<void>): Promise<void> {
   const native = nativeKernels().filter((k) => k.installed);

@@ -1,4 +1,6 @@
-// `npm run bench`: every benchmark, one after another (run alone: another busy process halves the numbers).
+// `npm run bench`: every benchmark, one after another (run alone: another busy process halves the numbers);
+// `npx tsx bench/run.ts NAME` one of them. `quickstart` (the README quick start's training, twice: minutes)
+// runs only when named.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchParse } from './parse.js';
@@ -8,6 +10,7 @@ import { benchData } from './data.js';
 import { benchKernels } from './kernels.js';
 import { benchTrainStep } from './train-step.js';
 import { benchForward } from './forward.js';
+import { benchQuickstart } from './quickstart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus');
@@ -41,7 +44,11 @@ if (!only || only === 'forward') {
 }
 
 if (!only || only === 'memory') {
-  await benchTrainMemory('wasm');
+  await benchTrainMemory();
+}
+
+if (only === 'quickstart') {
+  await benchQuickstart();
 }
 
 if (!only || only === 'data') {

@@ -1,8 +1,12 @@
 // Training step (forward + backward + SGD momentum update, through kdnet's Solver) for LeNet b64, MLP
-// 784-1200-1200-10 b100 and CIFAR-10 quick b100 (../shared/fixtures/timing), with the native kernels and on
-// pure wasm in one process, beside the PyTorch peer (bench/torch_peer.py, system python3 + Debian's
-// python3-torch) run in the same invocation: kdnet / PyTorch ratios, as a table on stdout and as JSON +
-// Markdown in bench/results/. The peer is skipped with a message when python3-torch is absent.
+// 784-1200-1200-10 b100, CIFAR-10 quick b100 (../shared/fixtures/timing) and the distillation pair (frozen LeNet
+// teacher forward + MLP 784-256-10 student step with a KnowledgeDistillation loss, one net composed by
+// `kdnet distill init`: bench/distill-pair.ts), with the native kernels and on pure wasm in one process, beside
+// the PyTorch peer (bench/torch_peer.py, system python3 + Debian's python3-torch) run in the same invocation:
+// kdnet / PyTorch ratios, and each kernel set's GFLOP/s (bench/flops.ts: conv and InnerProduct only, backward
+// ×2 except the first conv's missing input gradient and frozen layers) as a share of this machine's sgemm peak
+// (1024³ matMul through tfjs, best of 10, measured in this run). Table on stdout, JSON + Markdown in
+// bench/results/. The peer is skipped with a message when python3-torch is absent.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,21 +18,30 @@ import { loadNetFile } from '../dist/proto/load.js';
 import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
 import { setLogSink } from '../dist/log.js';
 import { kernelSet } from '../dist/backend/native/kernel-set.js';
-import { forEachKernelSet, machineInfo, markdownTable, median, writeResults } from './peer-bench.js';
+import { forEachKernelSet, machineInfo, markdownTable, median, warmUp, WARMUP, WARMUP_RULE, writeResults } from './peer-bench.js';
+import { gflops, netFlops, sgemmPeak } from './flops.js';
+import { PAIR, writeDistillPair } from './distill-pair.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const NETS = ['lenet_b64', 'mlp_784_1200_1200_10_b100', 'cifar10_quick_b100'];
-const WARMUP = 5;
+const TIMING_NETS = ['lenet_b64', 'mlp_784_1200_1200_10_b100', 'cifar10_quick_b100'];
 
-/** Median training-step time of one net in ms (Solver.step(1): forward, backward, SGD momentum update). */
-async function kdnetStep(timingDir: string, name: string, iterations: number): Promise<number> {
-  const { message } = loadNetFile(path.join(timingDir, `${name}.prototxt`));
+interface StepTime {
+  ms: number;
+  /** FLOPs of one step (forward + backward, bench/flops.ts). */
+  flops: number;
+  warmup: number;
+}
+
+/** Median training-step time of one net (Solver.step(1): forward, backward, SGD momentum update). */
+async function kdnetStep(file: string, iterations: number): Promise<StepTime> {
+  const { message } = loadNetFile(file);
   const solver = new Solver(newSolverParameter({ net_param: message, base_lr: 0.01, momentum: 0.9, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
   for (const input of solver.net.inputNames) {
     const shape = solver.net.blobShape(input)!;
     solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
   }
-  await solver.step(WARMUP);
+  const { forward, backward } = netFlops(solver.net);
+  const warmup = await warmUp(() => solver.step(1));
   const times: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
@@ -36,7 +49,7 @@ async function kdnetStep(timingDir: string, name: string, iterations: number): P
     times.push(performance.now() - t0);
   }
   solver.dispose();
-  return median(times);
+  return { ms: median(times), flops: forward + backward, warmup };
 }
 
 interface PeerResult {
@@ -45,7 +58,7 @@ interface PeerResult {
   torch?: string;
   libblas?: string;
   openblas?: boolean;
-  results?: Array<{ net: string; threads: number; train_step_ms: number }>;
+  results?: Array<{ net: string; threads: number; train_step_ms: number; warmup: number }>;
 }
 
 /** PyTorch's medians, run as /work/shared/DEPENDENCIES.md says (passive OpenMP waits, large-malloc settings). */
@@ -53,7 +66,8 @@ function torchPeer(threads: number[], iterations: number): PeerResult {
   const python = '/usr/bin/python3';
   if (!fs.existsSync(python)) return { peer: 'pytorch', error: `${python} not found` };
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '68719476736', MALLOC_TOP_PAD_: '1073741824' };
-  const r = spawnSync(python, [path.join(here, 'torch_peer.py'), threads.join(','), String(iterations)], { env, encoding: 'utf8', timeout: 600_000 });
+  const args = [path.join(here, 'torch_peer.py'), threads.join(','), String(iterations), String(WARMUP.seconds), String(WARMUP.iterations)];
+  const r = spawnSync(python, args, { env, encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) return { peer: 'pytorch', error: `torch_peer.py failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
 }
@@ -67,43 +81,73 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   const loadBefore = os.loadavg();
   await initBackend('wasm', true);
   const set = kernelSet();
-  const kdnet: Record<string, Record<string, number>> = {};
-  await forEachKernelSet(async (variant) => {
-    for (const name of NETS) ((kdnet[variant] ??= {})[name] = await kdnetStep(timingDir, name, iterations));
-  });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-bench-train-step-'));
+  const files: Record<string, string> = Object.fromEntries(TIMING_NETS.map((n) => [n, path.join(timingDir, `${n}.prototxt`)]));
+  files[PAIR.name] = writeDistillPair(timingDir, tmp);
+  const nets = Object.keys(files);
+  const kdnet: Record<string, Record<string, StepTime>> = {};
+  const peaks: Record<string, number> = {};
+  try {
+    await forEachKernelSet(async (variant) => {
+      peaks[variant] = sgemmPeak();
+      for (const name of nets) ((kdnet[variant] ??= {})[name] = await kdnetStep(files[name]!, iterations));
+    });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const peak = Math.max(...Object.values(peaks));
   const threads = [...new Set([set.threads, Math.min(2, os.cpus().length)])].sort();
   const peer = torchPeer(threads, iterations);
 
+  const variants = Object.keys(kdnet);
   const torchMs = (net: string, t: number) => peer.results?.find((r) => r.net === net && r.threads === t)?.train_step_ms;
   const fmt = (v: number | undefined, d = 1) => (v === undefined ? '—' : v.toFixed(d));
-  const header = ['net', ...Object.keys(kdnet).map((v) => `kdnet ${v} ms`), ...threads.map((t) => `PyTorch ${t}T ms`), ...Object.keys(kdnet).flatMap((v) => threads.map((t) => `${v} / PyTorch ${t}T`))];
-  const rows = NETS.map((net) => [
+  const rate = (s: StepTime) => gflops(s.flops, s.ms);
+  const header = [
+    'net',
+    ...variants.map((v) => `kdnet ${v} ms`),
+    ...threads.map((t) => `PyTorch ${t}T ms`),
+    ...variants.flatMap((v) => threads.map((t) => `${v} / PyTorch ${t}T`)),
+    'GFLOP / step',
+    ...variants.map((v) => `${v} GFLOP/s (of peak)`),
+  ];
+  const rows = nets.map((net) => [
     net,
-    ...Object.keys(kdnet).map((v) => fmt(kdnet[v]![net])),
+    ...variants.map((v) => fmt(kdnet[v]![net]!.ms)),
     ...threads.map((t) => fmt(torchMs(net, t))),
-    ...Object.keys(kdnet).flatMap((v) => threads.map((t) => {
+    ...variants.flatMap((v) => threads.map((t) => {
       const p = torchMs(net, t);
-      return p === undefined ? '—' : `×${(kdnet[v]![net]! / p).toFixed(2)}`;
+      return p === undefined ? '—' : `×${(kdnet[v]![net]!.ms / p).toFixed(2)}`;
     })),
+    (kdnet[variants[0]!]![net]!.flops / 1e9).toFixed(3),
+    ...variants.map((v) => `${rate(kdnet[v]![net]!).toFixed(1)} (${((100 * rate(kdnet[v]![net]!)) / peak).toFixed(0)} %)`),
   ]);
   const table = markdownTable(header, rows);
   const machine = machineInfo(loadBefore);
+  const peakNote = `sgemm peak (1024³ float32 matMul through tfjs, 1 thread, best of 10): ${variants.map((v) => `${v} ${peaks[v]!.toFixed(1)} GFLOP/s`).join(', ')}; shares are of ${peak.toFixed(1)}`;
   const result = {
     bench: 'train-step',
     date: new Date().toISOString(),
     machine,
-    step: `Solver.step(1): forward + backward + SGD (lr 0.01, momentum 0.9); median of ${iterations} after ${WARMUP} warm-up`,
+    step: `Solver.step(1): forward + backward + SGD (lr 0.01, momentum 0.9); median of ${iterations} after a ${WARMUP_RULE}`,
+    flops: 'Convolution 2·|top|·kh·kw·Cin/group and InnerProduct 2·M·N·K forward; backward the same once for the weight gradient (layers that learn) and once for the input gradient (bottoms that carry one): ×2, except the first conv and frozen teacher layers',
+    distillPair: `${PAIR.name}: teacher lenet_b64 (frozen, lr_mult 0) + student models/fashion_mnist_kd MLP 784-256-10, KnowledgeDistillation T=${PAIR.temperature} weight ${1 - PAIR.alpha}, SoftmaxWithLoss weight ${PAIR.alpha}, one net by distill init`,
     backend: 'wasm',
     kernelSet: set.description,
     threads: set.threads,
-    kdnet,
+    sgemmPeakGflops: peaks,
+    kdnet: Object.fromEntries(variants.map((v) => [v, Object.fromEntries(nets.map((n) => {
+      const s = kdnet[v]![n]!;
+      return [n, { ms: s.ms, warmupRuns: s.warmup, gflopPerStep: s.flops / 1e9, gflops: rate(s), shareOfPeak: rate(s) / peak }];
+    }))])),
     peer,
   };
   console.log(`train-step (${set.description})`);
   console.log(table);
+  console.log(peakNote);
   if (peer.error) console.log(`PyTorch peer skipped: ${peer.error}`);
   else if (!peer.openblas) console.log(`warning: libblas.so.3 is ${peer.libblas}, not OpenBLAS: PyTorch's Linear layers run the reference BLAS (apt-get install libopenblas0-pthread)`);
   console.log(`load average ${machine.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')} before, ${machine.loadAverageAfter.map((l) => l.toFixed(1)).join(' ')} after (2 cores: anything above ~0.5 is another process)`);
-  const md = `# Training step: kdnet vs PyTorch (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n- PyTorch: ${peer.error ?? `${peer.torch}, libblas ${peer.libblas}`}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.step}\n`;
+  const md = `# Training step: kdnet vs PyTorch (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- ${peakNote}\n- FLOPs: ${result.flops}\n- distillation pair: ${result.distillPair}\n- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n- PyTorch: ${peer.error ?? `${peer.torch}, libblas ${peer.libblas}`}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.step}\n`;
   writeResults('train-step', result, md);
 }

@@ -1,0 +1,51 @@
+// The kernel calls test/backend/native/leak.test.ts repeats 10,000 times, one line per call: a new native
+// kernel (AvgPool, NCHW convolution, ...) is one more line in LEAK_CALLS (its inputs are named and shaped in
+// that line). Each covers the native path or, where marked, a case the native kernel hands back to the wasm
+// one. Only tfjs is imported: nothing here depends on how kdnet is loaded.
+import * as tf from '@tensorflow/tfjs-core';
+
+type Input = (name: string, shape: number[]) => tf.Tensor;
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+
+const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
+const pool = { filterSize: [2, 2], strides: [2, 2], pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };
+
+export const LEAK_CALLS: Array<[label: string, call: (input: Input) => unknown]> = [
+  ['Conv2D', (t) => run('Conv2D', { x: t('x', [2, 12, 12, 20]), filter: t('filter', [5, 5, 20, 50]) }, conv)],
+  ['Conv2DBackpropInput', (t) => run('Conv2DBackpropInput', { dy: t('dy', [2, 8, 8, 50]), filter: t('filter', [5, 5, 20, 50]) }, { ...conv, inputShape: [2, 12, 12, 20] })],
+  ['Conv2DBackpropFilter', (t) => run('Conv2DBackpropFilter', { x: t('x', [2, 12, 12, 20]), dy: t('dy', [2, 8, 8, 50]) }, { ...conv, filterShape: [5, 5, 20, 50] })],
+  ['BatchMatMul a·bᵀ', (t) => run('BatchMatMul', { a: t('a', [32, 300]), b: t('b', [200, 300]) }, { transposeA: false, transposeB: true })],
+  ['Conv2D stride 4, ceil (falls back)', (t) => run('Conv2D', { x: t('odd', [1, 10, 10, 2]), filter: t('oddFilter', [3, 3, 2, 3]) }, { ...conv, strides: [4, 4], pad: 1, dimRoundingMode: 'ceil' })],
+  ['MaxPool', (t) => run('MaxPool', { x: t('planes', [40, 24, 24, 1]) }, pool)],
+  ['MaxPoolGrad', (t) => run('MaxPoolGrad', { dy: t('pooledDiff', [40, 12, 12, 1]), input: t('planes', [40, 24, 24, 1]), output: t('pooled', [40, 12, 12, 1]) }, pool)],
+  ['MaxPool of -inf windows (falls back)', (t) => run('MaxPool', { x: t('blocked', [1, 4, 4, 1]) }, { ...pool, pad: 'valid' })],
+];
+
+/** Random inputs made once per name ('pooled' is MaxPool's real output of 'planes', 'blocked' all -inf). */
+export function leakInputs(): { input: Input; dispose(): void } {
+  const made = new Map<string, tf.Tensor>();
+  const input: Input = (name, shape) => {
+    let t = made.get(name);
+    if (!t) {
+      if (name === 'pooled') t = run('MaxPool', { x: input('planes', [40, 24, 24, 1]) }, pool);
+      else if (name === 'blocked') t = tf.fill(shape, -Infinity);
+      else t = tf.randomNormal(shape, 0, 1, 'float32', made.size + 1);
+      made.set(name, tf.keep(t)); // made on first use inside a round's tidy: kept for the next rounds
+    }
+    return t;
+  };
+  return { input, dispose: () => tf.dispose([...made.values()]) };
+}
+
+/** One round: every call once, inside tf.tidy (their results are freed). */
+export function leakRound(input: Input): void {
+  tf.tidy(() => {
+    for (const [, call] of LEAK_CALLS) call(input);
+  });
+}
+
+/** What must stay flat: tfjs tensors, the wasm backend's buffers, the wasm heap's size, the process's RSS. */
+export function leakCounters() {
+  const backend = tf.backend() as unknown as { numDataIds(): number; wasm: { HEAPU8: Uint8Array } };
+  return { tensors: tf.memory().numTensors, buffers: backend.numDataIds(), heap: backend.wasm.HEAPU8.length, rss: process.memoryUsage().rss };
+}
