@@ -10,6 +10,9 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => 
 const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
 const pool = { filterSize: [2, 2], strides: [2, 2], pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };
 
+/** kind, nchw, n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pads ×4, group, caffe, bias. */
+const caffeConv = (kind: number) => [kind, 1, 2, 12, 12, 20, 8, 8, 50, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, kind === 1 ? 0 : 1];
+
 export const LEAK_CALLS: Array<[label: string, call: (input: Input) => unknown]> = [
   ['Conv2D', (t) => run('Conv2D', { x: t('x', [2, 12, 12, 20]), filter: t('filter', [5, 5, 20, 50]) }, conv)],
   ['Conv2DBackpropInput', (t) => run('Conv2DBackpropInput', { dy: t('dy', [2, 8, 8, 50]), filter: t('filter', [5, 5, 20, 50]) }, { ...conv, inputShape: [2, 12, 12, 20] })],
@@ -18,6 +21,11 @@ export const LEAK_CALLS: Array<[label: string, call: (input: Input) => unknown]>
   ['Conv2D stride 4, ceil (falls back)', (t) => run('Conv2D', { x: t('odd', [1, 10, 10, 2]), filter: t('oddFilter', [3, 3, 2, 3]) }, { ...conv, strides: [4, 4], pad: 1, dimRoundingMode: 'ceil' })],
   ['MaxPool', (t) => run('MaxPool', { x: t('planes', [40, 24, 24, 1]) }, pool)],
   ['MaxPoolGrad', (t) => run('MaxPoolGrad', { dy: t('pooledDiff', [40, 12, 12, 1]), input: t('planes', [40, 24, 24, 1]), output: t('pooled', [40, 12, 12, 1]) }, pool)],
+  // Caffe layouts (params as src/backend/native/caffe-conv.ts lays them out: LeNet conv2 at batch 2 with bias).
+  ['KdnetConvolution', (t) => run('KdnetConvolution', { x: t('xNchw', [2, 20, 12, 12]), filter: t('wOihw', [50, 20, 5, 5]), bias: t('bias', [50]) }, { params: caffeConv(0) })],
+  ['KdnetConvolutionBackpropInput', (t) => run('KdnetConvolutionBackpropInput', { dy: t('dyNchw', [2, 50, 8, 8]), filter: t('wOihw', [50, 20, 5, 5]) }, { params: caffeConv(1) })],
+  ['KdnetConvolutionBackpropFilter (+ bias)', (t) => run('KdnetConvolutionBackpropFilter', { x: t('xNchw', [2, 20, 12, 12]), dy: t('dyNchw', [2, 50, 8, 8]) }, { params: caffeConv(2) })],
+  ['KdnetGemm x·Wᵀ + b', (t) => run('KdnetGemm', { a: t('ipX', [2, 50, 4, 4]), b: t('ipW', [500, 800]), bias: t('ipB', [500]) }, { m: 2, n: 500, k: 800, transA: false, transB: true })],
   ['MaxPool of -inf windows (falls back)', (t) => run('MaxPool', { x: t('blocked', [1, 4, 4, 1]) }, { ...pool, pad: 'valid' })],
 ];
 
