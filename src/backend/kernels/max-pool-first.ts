@@ -18,6 +18,12 @@ const heapOf = (backend: tf.KernelBackend): HeapBackend | undefined => {
   return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function' ? (b as HeapBackend) : undefined;
 };
 
+/** A float32 tensor's values as a view of the wasm heap (writable in place), or undefined off the heap. */
+export function heapFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array | undefined {
+  const v = heapOf(backend)?.typedArrayFromHeap(info);
+  return v instanceof Float32Array ? v : undefined;
+}
+
 /** Float values of a kernel input (a view of the wasm heap when possible). */
 export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
   const heap = heapOf(backend);

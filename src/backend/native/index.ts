@@ -6,5 +6,6 @@ import './conv2d-backprop-input.js';
 import './conv2d-backprop-filter.js';
 import './max-pool.js';
 import './max-pool-grad.js';
+import './max-pool-caffe.js';
 export { activateNativeKernels, kernelSet, requestThreads, nativeKernels } from './kernel-set.js';
 export { nativeStatus } from './addon.js';
