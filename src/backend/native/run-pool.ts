@@ -1,7 +1,7 @@
-// Runs one oneDNN max pooling (native/src/pool.cc) over wasm tensors: tfjs' MaxPool and MaxPoolGrad, whose
+// Runs one oneDNN pooling (native/src/pool.cc) over wasm tensors: tfjs' MaxPool and MaxPoolGrad, whose
 // filter, strides, 'same'/'valid'/explicit padding and rounding tfjs' own computePool2DInfo resolves exactly
-// as the wasm kernels do (oneDNN gets that padding as it is), and kdnet's CaffeMaxPool, whose NCHW blob goes
-// as N·C one-channel planes. Undefined means "not taken" (no add-on, not float32, empty, oneDNN
+// as the wasm kernels do (oneDNN gets that padding as it is), and kdnet's Caffe pooling kernels, whose NCHW
+// blob goes as N·C one-channel planes. Undefined means "not taken" (no add-on, not float32, empty, oneDNN
 // refused, or for tfjs' kernels a window with nothing above -FLT_MAX): the caller falls back to the kernel
 // it replaced.
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +14,8 @@ export const enum PoolKind {
   MaxBackward = 1,
   /** Caffe's MAX forward: windows with nothing above -FLT_MAX give -FLT_MAX (never falls back for them). */
   MaxForwardFloor = 2,
+  AvgForward = 3,
+  AvgBackward = 4,
 }
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
@@ -49,16 +51,16 @@ export function poolPlan(c: PoolCall): PoolPlan | undefined {
 }
 
 /** The plan of a Caffe pooling kernel over the NCHW blob of shape `xShape` (as N·C one-channel planes). */
-export function caffePoolPlan(kind: PoolKind.MaxForwardFloor, xShape: number[], a: CaffePoolAttrs): PoolPlan | undefined {
+export function caffePoolPlan(kind: PoolKind.MaxForwardFloor | PoolKind.AvgForward | PoolKind.AvgBackward, xShape: number[], a: CaffePoolAttrs): PoolPlan | undefined {
   const [n, c, h, w] = xShape as [number, number, number, number];
   const dims = [n * c, h, w, a.output[0], a.output[1], a.kernel[0], a.kernel[1], a.stride[0], a.stride[1]];
   if (!dims.every((d) => Number.isInteger(d) && d > 0 && d < 2 ** 31)) return undefined;
   const pad = explicitPad({ ...a, input: [h, w] });
   const params = Int32Array.of(kind, 1, n * c, h, w, 1, a.output[0], a.output[1], a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], pad[1][0], pad[2][0], pad[1][1], pad[2][1]);
-  return { params, outShape: [n, c, a.output[0], a.output[1]] };
+  return { params, outShape: kind === PoolKind.AvgBackward ? [...xShape] : [n, c, a.output[0], a.output[1]] };
 }
 
-/** Runs `plan` on in0 (x) and in1 (dy, MaxBackward), or undefined: not taken. */
+/** Runs `plan` on in0 (x; unused by AvgBackward) and in1 (dy, backward kinds), or undefined: not taken. */
 export function runPlan(backend: tf.KernelBackend, plan: PoolPlan | undefined, in0: tf.TensorInfo | undefined, in1?: tf.TensorInfo): tf.TensorInfo | undefined {
   const addon = nativeAddon();
   const inputs = [in0, in1].filter((t): t is tf.TensorInfo => !!t);

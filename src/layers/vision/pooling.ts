@@ -6,17 +6,16 @@
 // pool_size where pool_size counts the window within the padded image (bounded by H + pad), STOCHASTIC
 // routes to the element sampled in the forward pass.
 //
-// Layouts: MAX works on the NCHW blob viewed as N·C one-channel images (a free reshape; measured faster on
-// wasm than transposing to NHWC and back); AVE and STOCHASTIC work in NHWC (XNNPACK's depthwise convolutions
-// run 5–10× faster across contiguous channels than on one-channel images).
-//   MAX   kdnet's CaffeMaxPool kernel (src/backend/kernels/max-pool-caffe.ts: Caffe's -FLT_MAX floor
-//         included; oneDNN through the native add-on on wasm), MaxPoolWithArgmax for the mask, MaxPoolGrad
-//         for the gradient, with explicit padding that realizes Caffe's rounding (wasm's tie-broken kernels
-//         are replaced in src/backend/kernels/)
-//   AVE   window sums by a depthwise convolution with a ones filter (zero padding), divided by Caffe's
-//         pool_size map; its gradient is the transposed depthwise convolution of diff / pool_size
-//   STOCHASTIC (GPU Caffe; CPU Caffe has none) TEST: Σx² / Σx per window (0 when Σx + FLT_MIN ≤ 0);
-//         TRAIN: per window, the first element whose running sum reaches u·Σx for u ~ U(0, 1)
+// MAX and AVE run kdnet's Caffe pooling kernels over the NCHW blob (src/backend/kernels/: CaffeMaxPool,
+// CaffeAvgPool, CaffeAvgPoolGrad; oneDNN's pooling through the native add-on on wasm, else tfjs ops):
+//   MAX   CaffeMaxPool (Caffe's -FLT_MAX floor included); the mask by MaxPoolWithArgmax and the gradient by
+//         MaxPoolGrad over the blob viewed as N·C one-channel images (a free reshape), with explicit padding
+//         that realizes Caffe's rounding (wasm's tie-broken kernels are replaced in src/backend/kernels/)
+//   AVE   CaffeAvgPool / CaffeAvgPoolGrad: window sums divided by Caffe's pool_size
+//   STOCHASTIC (GPU Caffe; CPU Caffe has none), in NHWC with window sums by depthwise convolutions (XNNPACK
+//         runs them 5–10× faster across contiguous channels than on one-channel images). TEST: Σx² / Σx per
+//         window (0 when Σx + FLT_MIN ≤ 0); TRAIN: per window, the first element whose running sum reaches
+//         u·Σx for u ~ U(0, 1)
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
@@ -24,7 +23,7 @@ import { caffeEnum, has, type Message } from '../../proto/schema.js';
 import { Phase } from '../../net/net-state.js';
 import { paramOf, shapeText } from './util.js';
 import { toNchw, toNhwc } from './conv-ops.js';
-import { aveDivisors, explicitPad, windowSums, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from '../../backend/kernels/pool-windows.js';
+import { explicitPad, windowSums, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from '../../backend/kernels/pool-windows.js';
 
 const POOL = caffeEnum('PoolingParameter.PoolMethod').values as Record<string, number>;
 const ROUND = caffeEnum('PoolingParameter.RoundMode').values as Record<string, number>;
@@ -131,16 +130,14 @@ export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D,
   return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, poolAttrs(g)) as tf.Tensor4D;
 }
 
-function divisorTensor(g: PoolGeometry): tf.Tensor {
-  return tf.tensor(aveDivisors(g), [g.output[0], g.output[1], 1], 'float32');
-}
-
+/** AVE forward over the NCHW blob with Caffe's divisor (src/backend/kernels/avg-pool-caffe.ts). */
 export function avePoolForward(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return tf.div(windowSums(x, g), divisorTensor(g));
+  return tf.engine().runKernel('CaffeAvgPool', { x }, caffeAttrs(g) as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
+/** AVE gradient over NCHW blobs (src/backend/kernels/avg-pool-caffe-grad.ts). */
 export function avePoolBackward(xShape: [number, number, number, number], dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return windowSumsBackward(tf.div(dy, divisorTensor(g)), xShape, g);
+  return tf.engine().runKernel('CaffeAvgPoolGrad', { dy }, { ...caffeAttrs(g), inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** STOCHASTIC at TEST: Σx² / Σx per window (Caffe's GPU kernel starts Σx at FLT_MIN; 0 when it stays ≤ 0). */
@@ -240,8 +237,8 @@ export class PoolingLayer extends Layer {
       if (nTop > 1) tops.push(tf.reshape(maxPoolMask(this.planes(bottom), g), topShape));
       return { tops };
     }
+    if (this.spec.method === PoolMethod.AVE) return { tops: [avePoolForward(bottom as tf.Tensor4D, g)] };
     const x = toNhwc(bottom as tf.Tensor4D);
-    if (this.spec.method === PoolMethod.AVE) return { tops: [toNchw(avePoolForward(x, g))] };
     if (!this.stochasticTrain()) return { tops: [toNchw(stochasticTest(x, g))] };
     const { y, index } = stochasticTrain(x, g, Math.floor(this.ctx.rng.uniform() * 2147483647));
     return { tops: [toNchw(y)], sampled: index };
@@ -266,9 +263,9 @@ export class PoolingLayer extends Layer {
         const dx1 = maxPoolBackward(this.planes(bottoms[0]!), this.planes(tops[0]!), this.planes(topDiffs[0]!), g);
         return tf.reshape(dx1, bottoms[0]!.shape as [number, number, number, number]);
       }
+      if (this.spec.method === PoolMethod.AVE) return avePoolBackward(bottoms[0]!.shape as [number, number, number, number], topDiffs[0] as tf.Tensor4D, g);
       const x = toNhwc(bottoms[0] as tf.Tensor4D);
       const dy = toNhwc(topDiffs[0] as tf.Tensor4D);
-      if (this.spec.method === PoolMethod.AVE) return toNchw(avePoolBackward(x.shape, dy, g));
       if (!this.stochasticTrain()) return toNchw(stochasticTestBackward(x, dy, g));
       if (!this.sampled || this.sampled.size !== dy.size) throw this.error('STOCHASTIC pooling backward needs a TRAIN forward pass first');
       const flat = tf.scatterND(tf.reshape(this.sampled, [-1, 1]), tf.reshape(dy, [-1]), [bottoms[0]!.size]);

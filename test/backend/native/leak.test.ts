@@ -1,7 +1,8 @@
 // The native kernels leak nothing: over 2,000 calls of each (forward conv, both conv backprops, a transposed
-// matmul, max pooling and its gradient, Caffe's MAX pooling, and the fallback paths) the tensor count, the wasm backend's buffer count and the wasm heap stay
-// where they were after warm-up, and the process's RSS does not keep growing (oneDNN's primitive cache is
-// built once per geometry; the margin allows for allocator noise, not for a per-call leak of ≥ 16 KB).
+// matmul, max pooling and its gradient, Caffe's MAX and AVE pooling, and the fallback paths) the tensor
+// count, the wasm backend's buffer count and the wasm heap stay where they were after warm-up, and the
+// process's RSS does not keep growing (oneDNN's primitive cache is built once per geometry; the margin allows
+// for allocator noise, not for a per-call leak of ≥ 16 KB).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/backend/select.js';
@@ -28,8 +29,9 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
     const pooledDiff = normal(pooled.shape);
     const blocked = tf.fill([1, 4, 4, 1], -Infinity);
     const blob = normal([4, 10, 9, 9]);
-    const caffe = { kernel: [3, 3], stride: [2, 2], pad: [1, 1], output: [5, 5] };
-    const past = { kernel: [1, 1], stride: [3, 3], pad: [0, 0], output: [3, 3] }; // windows past the image: falls back
+    const caffe = { kernel: [3, 3], stride: [2, 2], pad: [1, 1], output: [5, 5] }; // pad and CEIL overhang: AVE's padded copy
+    const blobDiff = normal([4, 10, 5, 5]);
+    const past = { kernel: [1, 1], stride: [3, 3], pad: [0, 0], output: [3, 3] }; // windows past the image: both fall back
     const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
     const step = () =>
       tf.tidy(() => {
@@ -42,7 +44,11 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
         run('MaxPoolGrad', { dy: pooledDiff, input: planes, output: pooled }, pool);
         run('MaxPool', { x: blocked }, { ...pool, pad: 'valid' }); // falls back (windows of -inf)
         run('CaffeMaxPool', { x: blob }, caffe);
-        run('CaffeMaxPool', { x: tf.slice(blob, [0, 0, 0, 0], [4, 10, 5, 5]) }, past);
+        run('CaffeAvgPool', { x: blob }, caffe);
+        run('CaffeAvgPoolGrad', { dy: blobDiff }, { ...caffe, inputShape: blob.shape });
+        const small = tf.slice(blob, [0, 0, 0, 0], [4, 10, 5, 5]);
+        run('CaffeMaxPool', { x: small }, past);
+        run('CaffeAvgPool', { x: small }, past);
       });
     const backend = tf.backend() as unknown as { numDataIds(): number; wasm: { HEAPU8: Uint8Array } };
     for (let i = 0; i < 50; i++) step();
@@ -55,6 +61,6 @@ describe.skipIf(!nativeBuilt)('native kernels: no leaks', () => {
     expect(backend.numDataIds()).toBe(buffers);
     expect(backend.wasm.HEAPU8.length).toBe(heap);
     expect(process.memoryUsage().rss - rss).toBeLessThan(CALLS * 16 * 1024);
-    tf.dispose([x, filter, dy, a, b, odd, oddFilter, planes, pooled, pooledDiff, blocked, blob]);
+    tf.dispose([x, filter, dy, a, b, odd, oddFilter, planes, pooled, pooledDiff, blocked, blob, blobDiff]);
   });
 });
