@@ -108,19 +108,28 @@ function firstMaxes(x: Float32Array, info: tf.backend_util.Conv2DInfo, maxima: F
   const index = 'index' in sink ? sink.index : undefined;
   const dy = 'dy' in sink ? sink.dy : new Float32Array(0);
   const dx = 'dx' in sink ? sink.dx : new Float32Array(0);
+  // Each column of windows: its first in-image column and how many it covers (per call, not per window).
+  const colStart = new Int32Array(ow);
+  const colCount = new Int32Array(ow);
+  for (let ox = 0; ox < ow; ox++) {
+    const ws = ox * sw - left;
+    colStart[ox] = firstIn(ws, dw);
+    colCount[ox] = Math.max(0, Math.ceil((Math.min(w, ws + ew) - colStart[ox]!) / dw));
+  }
+  const rowStep = dh * w * c;
+  const colStep = dw * c;
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
       const hs = oy * sh - top;
       const r0 = firstIn(hs, dh);
       const rows = Math.max(0, Math.ceil((Math.min(h, hs + eh) - r0) / dh));
+      const rowBase = (b * h + r0) * w;
       for (let ox = 0; ox < ow; ox++) {
-        const ws = ox * sw - left;
-        const c0 = firstIn(ws, dw);
-        const cols = Math.max(0, Math.ceil((Math.min(w, ws + ew) - c0) / dw));
-        const start = ((b * h + r0) * w + c0) * c;
+        const start = (rowBase + colStart[ox]!) * c;
+        const cols = colCount[ox]!;
         for (let ch = 0; ch < c; ch++, o++) {
-          const i = firstMaxInWindow(x, start + ch, rows, dh * w * c, cols, dw * c, maxima ? maxima[o]! : NaN);
+          const i = firstMaxInWindow(x, start + ch, rows, rowStep, cols, colStep, maxima ? maxima[o]! : NaN);
           if (index) index[o] = i;
           else if (i >= 0) dx[i] = dx[i]! + dy[o]!;
         }
