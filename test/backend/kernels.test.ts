@@ -211,6 +211,8 @@ describe('MaxPoolGrad on wasm (shipped kernel mishandles tied maxima)', () => {
     { name: '2x2 stride 2', x: tieHeavy([2, 8, 8, 4]), k: 2, s: 2, p: 'valid' as unknown },
     { name: '2x2 stride 1', x: tieHeavy([2, 8, 8, 4]), k: 2, s: 1, p: 'valid' as unknown },
     { name: '3x3 stride 2, explicit padding with a ragged edge', x: tieHeavy([2, 7, 6, 3]), k: 3, s: 2, p: pad(1, 1, 1, 0) as unknown },
+    { name: 'one-channel planes (as the Pooling layer passes them), 3x3 stride 2, CEIL overhang', x: tieHeavy([6, 9, 8, 1]), k: 3, s: 2, p: pad(0, 0, 0, 1) as unknown },
+    { name: 'one-channel planes, 4x4 stride 3 (the general window loop)', x: tieHeavy([4, 10, 10, 1]), k: 4, s: 3, p: 'valid' as unknown },
   ];
   for (const c of cases) {
     it(`routes every window to its first maximum like cpu: ${c.name}`, async () => {

@@ -7,3 +7,6 @@ import './max-pool-grad.js';
 import './max-pool-with-argmax.js';
 import './batch-mat-mul.js';
 import './conv2d.js';
+import './max-pool-caffe.js';
+import './avg-pool-caffe.js';
+import './avg-pool-caffe-grad.js';

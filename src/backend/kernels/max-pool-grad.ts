@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
 import { kernelReplacement } from './replace.js';
-import { firstMaxIndex, makeOutput, readFloats } from './max-pool-first.js';
+import { makeOutput, readFloats, scatterToFirstMax } from './max-pool-first.js';
 
 export const maxPoolGradWasm = kernelReplacement('MaxPoolGrad', 'wasm', ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as tf.MaxPoolGradAttrs;
@@ -13,12 +13,7 @@ export const maxPoolGradWasm = kernelReplacement('MaxPoolGrad', 'wasm', ({ input
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   const maxima = inputs.output && inputs.output.shape.join() === info.outShape.join() ? inputs.output : undefined;
   return makeOutput<Float32Array>(backend, x.shape, 'float32', (dx) => {
-    const index = firstMaxIndex(readFloats(backend, x), info, maxima && readFloats(backend, maxima));
-    const g = readFloats(backend, inputs.dy!);
-    for (let o = 0; o < index.length; o++) {
-      const i = index[o]!;
-      if (i >= 0) dx[i] = dx[i]! + g[o]!;
-    }
+    scatterToFirstMax(readFloats(backend, x), info, maxima && readFloats(backend, maxima), readFloats(backend, inputs.dy!), dx);
   });
 });
 

@@ -1,6 +1,7 @@
 // Swapping a kernel in tfjs' registry for our own implementation, keeping the one tfjs shipped so that tests
 // can call it (or put it back) to show what the replacement fixes.
 import * as tf from '@tensorflow/tfjs-core';
+import { addWorkaround } from '../workarounds.js';
 
 export type KernelImpl = (args: { inputs: tf.NamedTensorInfoMap; attrs: tf.NamedAttrMap; backend: tf.KernelBackend }) => tf.TensorInfo | tf.TensorInfo[];
 
@@ -112,4 +113,17 @@ export function zeroInsert(x: tf.Tensor4D, strides: [number, number]): tf.Tensor
   ]);
   const full = tf.reshape(spread, [n, h * sh, w * sw, c]);
   return tf.slice(full, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
+}
+
+/**
+ * A kdnet-specific kernel (one tfjs has no equivalent of) registered with `impl` on every backend kdnet runs,
+ * each when that backend starts; returns the wasm registration (native kernels replace it and fall back to it).
+ */
+export function kernelOnEveryBackend(kernelName: string, impl: KernelImpl): KernelReplacement {
+  const all = (['wasm', 'cpu', 'tensorflow'] as const).map((backend) => {
+    const k = kernelReplacement(kernelName, backend, impl);
+    addWorkaround(backend, () => k.install());
+    return k;
+  });
+  return all[0]!;
 }

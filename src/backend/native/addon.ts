@@ -1,5 +1,5 @@
 // Loads kdnet's optional native add-on (native/, built at install by scripts/build-native.mjs): OpenBLAS
-// sgemm, oneDNN convolutions and max pooling that run on the wasm backend's tensors in place. Absent, unloadable or
+// sgemm, oneDNN convolutions and pooling that run on the wasm backend's tensors in place. Absent, unloadable or
 // turned off with KDNET_NATIVE=0, kdnet runs pure wasm; `nativeStatus()` says which and why.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -26,7 +26,7 @@ export interface NativeAddon {
   convImpl(params: Int32Array): string;
   /** Whether oneDNN takes this convolution (the primitive is built and cached on the way). */
   convSupported(params: Int32Array): boolean;
-  /** Max pooling forward or gradient, `params` as native/src/pool.cc lays them out; false: not taken. */
+  /** Max or average pooling, forward or gradient, `params` as native/src/pool.cc lays them out; false: not taken. */
   pool(params: Int32Array, heap: ArrayBuffer, in0Offset: number, in1Offset: number, outOffset: number): boolean;
   poolImpl(params: Int32Array): string;
 }

@@ -8,5 +8,8 @@ import './caffe-conv.js';
 import './flat-gemm.js';
 import './max-pool.js';
 import './max-pool-grad.js';
+import './max-pool-caffe.js';
+import './avg-pool.js';
+import './avg-pool-grad.js';
 export { activateNativeKernels, kernelSet, requestThreads, nativeKernels } from './kernel-set.js';
 export { nativeStatus } from './addon.js';

@@ -92,7 +92,7 @@ export function kernelSet(): KernelSet {
   return {
     native: true,
     description:
-      `native: ${names.join(', ')} (convolutions and max pooling on oneDNN ${i.onednn}, matmul on ${sgemm}; ` +
+      `native: ${names.join(', ')} (convolutions and pooling on oneDNN ${i.onednn}, matmul on ${sgemm}; ` +
       `${t.threads} thread${t.threads === 1 ? '' : 's'}, from ${t.source}); wasm for the rest`,
     threads: t.threads,
   };

@@ -1,14 +1,21 @@
-// Runs one oneDNN max pooling (forward, or gradient) over wasm tensors. tfjs' own computePool2DInfo resolves
-// filter, strides, 'same'/'valid'/explicit padding and rounding exactly as the wasm kernels do; oneDNN gets
-// that padding as it is. Undefined means "not taken" (no add-on, not float32 NHWC, empty, oneDNN refused,
-// or a window with nothing above -FLT_MAX): the caller falls back to the kernel it replaced.
+// Runs one oneDNN pooling (native/src/pool.cc) over wasm tensors: tfjs' MaxPool and MaxPoolGrad, whose
+// filter, strides, 'same'/'valid'/explicit padding and rounding tfjs' own computePool2DInfo resolves exactly
+// as the wasm kernels do (oneDNN gets that padding as it is), and kdnet's Caffe pooling kernels, whose NCHW
+// blob goes as N·C one-channel planes. Undefined means "not taken" (no add-on, not float32, empty, oneDNN
+// refused, or for tfjs' kernels a window with nothing above -FLT_MAX): the caller falls back to the kernel
+// it replaced.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAddon } from './addon.js';
 import { disposeOutput, heapBuffer, isHeapBackend, makeFloatOutput, offsetOf } from './heap.js';
+import { explicitPad, type CaffePoolAttrs } from '../kernels/pool-windows.js';
 
 export const enum PoolKind {
   MaxForward = 0,
   MaxBackward = 1,
+  /** Caffe's MAX forward: windows with nothing above -FLT_MAX give -FLT_MAX (never falls back for them). */
+  MaxForwardFloor = 2,
+  AvgForward = 3,
+  AvgBackward = 4,
 }
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
@@ -26,11 +33,11 @@ export interface PoolCall {
 export interface PoolPlan {
   /** The add-on's parameters (native/src/pool.cc). */
   params: Int32Array;
-  /** y's shape for MaxForward, x's for MaxBackward (dx). */
+  /** The output's shape: y for forward kinds, x for backward ones (dx). */
   outShape: number[];
 }
 
-/** What the add-on needs for this call, or undefined for an empty geometry. */
+/** What the add-on needs for a tfjs MaxPool / MaxPoolGrad call, or undefined for an empty geometry. */
 export function poolPlan(c: PoolCall): PoolPlan | undefined {
   const info = tf.backend_util.computePool2DInfo(c.xShape as [number, number, number, number], c.filterSize, c.strides, 1, c.pad, c.dimRoundingMode);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -43,14 +50,29 @@ export function poolPlan(c: PoolCall): PoolPlan | undefined {
   return { params, outShape: c.kind === PoolKind.MaxForward ? info.outShape : [...c.xShape] };
 }
 
-/** x: the kernel's input; dy: the pooled gradient (MaxBackward only). */
-export function runPool(backend: tf.KernelBackend, call: PoolCall, x: tf.TensorInfo, dy?: tf.TensorInfo): tf.TensorInfo | undefined {
+/** The plan of a Caffe pooling kernel over the NCHW blob of shape `xShape` (as N·C one-channel planes). */
+export function caffePoolPlan(kind: PoolKind.MaxForwardFloor | PoolKind.AvgForward | PoolKind.AvgBackward, xShape: number[], a: CaffePoolAttrs): PoolPlan | undefined {
+  const [n, c, h, w] = xShape as [number, number, number, number];
+  const dims = [n * c, h, w, a.output[0], a.output[1], a.kernel[0], a.kernel[1], a.stride[0], a.stride[1]];
+  if (!dims.every((d) => Number.isInteger(d) && d > 0 && d < 2 ** 31)) return undefined;
+  const pad = explicitPad({ ...a, input: [h, w] });
+  const params = Int32Array.of(kind, 1, n * c, h, w, 1, a.output[0], a.output[1], a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], pad[1][0], pad[2][0], pad[1][1], pad[2][1]);
+  return { params, outShape: kind === PoolKind.AvgBackward ? [...xShape] : [n, c, a.output[0], a.output[1]] };
+}
+
+/** Runs `plan` on in0 (x; unused by AvgBackward) and in1 (dy, backward kinds), or undefined: not taken. */
+export function runPlan(backend: tf.KernelBackend, plan: PoolPlan | undefined, in0: tf.TensorInfo | undefined, in1?: tf.TensorInfo): tf.TensorInfo | undefined {
   const addon = nativeAddon();
-  if (!addon || !isHeapBackend(backend) || x.dtype !== 'float32' || (dy && dy.dtype !== 'float32') || x.shape.length !== 4) return undefined;
-  const plan = poolPlan(call);
-  if (!plan) return undefined;
+  const inputs = [in0, in1].filter((t): t is tf.TensorInfo => !!t);
+  if (!plan || !addon || !isHeapBackend(backend) || inputs.some((t) => t.dtype !== 'float32' || t.shape.length !== 4)) return undefined;
   const out = makeFloatOutput(backend, plan.outShape);
-  if (addon.pool(plan.params, heapBuffer(backend), offsetOf(backend, x), dy ? offsetOf(backend, dy) : 0, offsetOf(backend, out))) return out;
+  if (addon.pool(plan.params, heapBuffer(backend), in0 ? offsetOf(backend, in0) : 0, in1 ? offsetOf(backend, in1) : 0, offsetOf(backend, out))) return out;
   disposeOutput(backend, out);
   return undefined;
+}
+
+/** A tfjs MaxPool / MaxPoolGrad call. x: the kernel's input; dy: the pooled gradient (MaxBackward only). */
+export function runPool(backend: tf.KernelBackend, call: PoolCall, x: tf.TensorInfo, dy?: tf.TensorInfo): tf.TensorInfo | undefined {
+  if (x.shape.length !== 4 || !nativeAddon()) return undefined;
+  return runPlan(backend, poolPlan(call), x, dy);
 }

@@ -6,15 +6,16 @@
 // pool_size where pool_size counts the window within the padded image (bounded by H + pad), STOCHASTIC
 // routes to the element sampled in the forward pass.
 //
-// Layouts: MAX works on the NCHW blob viewed as N·C one-channel images (a free reshape; measured faster on
-// wasm than transposing to NHWC and back); AVE and STOCHASTIC work in NHWC (XNNPACK's depthwise convolutions
-// run 5–10× faster across contiguous channels than on one-channel images).
-//   MAX   tf.maxPool with explicit padding (padding never wins), MaxPoolWithArgmax for the mask, MaxPoolGrad
-//         for the gradient (wasm's tie-broken ones are replaced in src/backend/kernels/)
-//   AVE   window sums by a depthwise convolution with a ones filter (zero padding), divided by Caffe's
-//         pool_size map; its gradient is the transposed depthwise convolution of diff / pool_size
-//   STOCHASTIC (GPU Caffe; CPU Caffe has none) TEST: Σx² / Σx per window (0 when Σx + FLT_MIN ≤ 0);
-//         TRAIN: per window, the first element whose running sum reaches u·Σx for u ~ U(0, 1)
+// MAX and AVE run kdnet's Caffe pooling kernels over the NCHW blob (src/backend/kernels/: CaffeMaxPool,
+// CaffeAvgPool, CaffeAvgPoolGrad; oneDNN's pooling through the native add-on on wasm, else tfjs ops):
+//   MAX   CaffeMaxPool (Caffe's -FLT_MAX floor included); the mask by MaxPoolWithArgmax and the gradient by
+//         MaxPoolGrad over the blob viewed as N·C one-channel images (a free reshape), with explicit padding
+//         that realizes Caffe's rounding (wasm's tie-broken kernels are replaced in src/backend/kernels/)
+//   AVE   CaffeAvgPool / CaffeAvgPoolGrad: window sums divided by Caffe's pool_size
+//   STOCHASTIC (GPU Caffe; CPU Caffe has none), in NHWC with window sums by depthwise convolutions (XNNPACK
+//         runs them 5–10× faster across contiguous channels than on one-channel images). TEST: Σx² / Σx per
+//         window (0 when Σx + FLT_MIN ≤ 0); TRAIN: per window, the first element whose running sum reaches
+//         u·Σx for u ~ U(0, 1)
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type BackwardResult, type Shape } from '../layer.js';
 import { registerLayer } from '../registry.js';
@@ -22,6 +23,7 @@ import { caffeEnum, has, type Message } from '../../proto/schema.js';
 import { Phase } from '../../net/net-state.js';
 import { paramOf, shapeText } from './util.js';
 import { toNchw, toNhwc } from './conv-ops.js';
+import { explicitPad, windowSums, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from '../../backend/kernels/pool-windows.js';
 
 const POOL = caffeEnum('PoolingParameter.PoolMethod').values as Record<string, number>;
 const ROUND = caffeEnum('PoolingParameter.RoundMode').values as Record<string, number>;
@@ -30,16 +32,9 @@ const FLT_MIN = 1.1754943508222875e-38;
 
 export const PoolMethod = { MAX: POOL.MAX!, AVE: POOL.AVE!, STOCHASTIC: POOL.STOCHASTIC! } as const;
 
-/** Pooling settings once the bottom's spatial size is known. */
-export interface PoolGeometry {
+/** Pooling settings once the bottom's spatial size is known (output: Caffe's pooled_height_/pooled_width_). */
+export interface PoolGeometry extends PoolWindows {
   method: number;
-  kernel: [number, number];
-  stride: [number, number];
-  pad: [number, number];
-  /** Input spatial size. */
-  input: [number, number];
-  /** Output spatial size (Caffe's pooled_height_/pooled_width_). */
-  output: [number, number];
 }
 
 /** The settings that do not depend on the bottom (Caffe's LayerSetUp checks). */
@@ -109,74 +104,18 @@ export function poolGeometry(layer: Layer, spec: PoolSpec, input: [number, numbe
   return { method: spec.method, kernel, stride: spec.stride, pad: spec.pad, input, output };
 }
 
-/** Explicit NHWC padding that makes every window fit: pad before, and after as far as the last window reaches. */
-function explicitPad(g: PoolGeometry): [[0, 0], [number, number], [number, number], [0, 0]] {
-  const after = (i: 0 | 1) => Math.max(0, (g.output[i] - 1) * g.stride[i] + g.kernel[i] - g.input[i] - g.pad[i]);
-  return [
-    [0, 0],
-    [g.pad[0], after(0)],
-    [g.pad[1], after(1)],
-    [0, 0],
-  ];
-}
-
-/** Caffe's AVE divisor per window: the window clipped to the padded image [−pad, size + pad). */
-export function aveDivisors(g: PoolGeometry): Float32Array {
-  const d = new Float32Array(g.output[0] * g.output[1]);
-  for (let oy = 0; oy < g.output[0]; oy++) {
-    const hs = oy * g.stride[0] - g.pad[0];
-    const he = Math.min(hs + g.kernel[0], g.input[0] + g.pad[0]);
-    for (let ox = 0; ox < g.output[1]; ox++) {
-      const ws = ox * g.stride[1] - g.pad[1];
-      const we = Math.min(ws + g.kernel[1], g.input[1] + g.pad[1]);
-      d[oy * g.output[1] + ox] = (he - hs) * (we - ws);
-    }
-  }
-  return d;
-}
-
-/** Window sums (zero padding) of NHWC x: a depthwise convolution with a ones filter. */
-function windowSums(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  const c = x.shape[3];
-  return tf.depthwiseConv2d(x, tf.ones([g.kernel[0], g.kernel[1], c, 1]) as tf.Tensor4D, g.stride, explicitPad(g));
-}
-
-/** Transpose of windowSums: every input element receives the sum of the diffs of the windows containing it. */
-function windowSumsBackward(dy: tf.Tensor4D, xShape: [number, number, number, number], g: PoolGeometry): tf.Tensor4D {
-  const c = xShape[3];
-  return tf.engine().runKernel(
-    'DepthwiseConv2dNativeBackpropInput',
-    { dy, filter: tf.ones([g.kernel[0], g.kernel[1], c, 1]) },
-    { strides: g.stride, dilations: 1, pad: explicitPad(g), inputShape: xShape },
-  ) as tf.Tensor4D;
-}
-
 function poolAttrs(g: PoolGeometry) {
   return { filterSize: g.kernel, strides: g.stride, pad: explicitPad(g) };
 }
 
-/**
- * Windows with no element inside the image (possible with CEIL rounding, no padding and kernel < stride), as
- * a [OH, OW, 1] 0/1 map, or undefined when every window has one.
- */
-function emptyWindows(g: PoolGeometry): tf.Tensor | undefined {
-  const lastStarts = (i: 0 | 1) => (g.output[i] - 1) * g.stride[i] - g.pad[i];
-  if (lastStarts(0) < g.input[0] && lastStarts(1) < g.input[1]) return undefined;
-  const live = new Float32Array(g.output[0] * g.output[1]);
-  for (let oy = 0; oy < g.output[0]; oy++)
-    for (let ox = 0; ox < g.output[1]; ox++) live[oy * g.output[1] + ox] = oy * g.stride[0] - g.pad[0] < g.input[0] && ox * g.stride[1] - g.pad[1] < g.input[1] ? 1 : 0;
-  return tf.tensor(live, [g.output[0], g.output[1], 1], 'float32');
+/** The attributes of kdnet's Caffe pooling kernels (src/backend/kernels/pool-windows.ts). */
+function caffeAttrs(g: PoolGeometry): CaffePoolAttrs {
+  return { kernel: g.kernel, stride: g.stride, pad: g.pad, output: g.output };
 }
 
-/**
- * MAX forward (NHWC; the layer hands in one-channel images), with Caffe's floor of -FLT_MAX (its running maximum starts there, so a window with
- * nothing above it — empty, or all -inf — gives -FLT_MAX). XNNPACK returns arbitrary values for windows that
- * lie entirely in the padding, so those are set explicitly.
- */
+/** MAX forward over the NCHW blob, with Caffe's floor of -FLT_MAX (src/backend/kernels/max-pool-caffe.ts). */
 export function maxPoolForward(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  const y = tf.maximum(tf.maxPool(x, g.kernel, g.stride, explicitPad(g)), -FLT_MAX) as tf.Tensor4D;
-  const live = emptyWindows(g);
-  return live ? (tf.where(tf.cast(live, 'bool'), y, tf.fill(y.shape, -FLT_MAX)) as tf.Tensor4D) : y;
+  return tf.engine().runKernel('CaffeMaxPool', { x }, caffeAttrs(g) as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** The MAX mask (NHWC, float): h·W + w of each window's first maximum, -1 where nothing exceeds -FLT_MAX. */
@@ -191,16 +130,14 @@ export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D,
   return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, poolAttrs(g)) as tf.Tensor4D;
 }
 
-function divisorTensor(g: PoolGeometry): tf.Tensor {
-  return tf.tensor(aveDivisors(g), [g.output[0], g.output[1], 1], 'float32');
-}
-
+/** AVE forward over the NCHW blob with Caffe's divisor (src/backend/kernels/avg-pool-caffe.ts). */
 export function avePoolForward(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return tf.div(windowSums(x, g), divisorTensor(g));
+  return tf.engine().runKernel('CaffeAvgPool', { x }, caffeAttrs(g) as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
+/** AVE gradient over NCHW blobs (src/backend/kernels/avg-pool-caffe-grad.ts). */
 export function avePoolBackward(xShape: [number, number, number, number], dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return windowSumsBackward(tf.div(dy, divisorTensor(g)), xShape, g);
+  return tf.engine().runKernel('CaffeAvgPoolGrad', { dy }, { ...caffeAttrs(g), inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** STOCHASTIC at TEST: Σx² / Σx per window (Caffe's GPU kernel starts Σx at FLT_MIN; 0 when it stays ≤ 0). */
@@ -295,22 +232,16 @@ export class PoolingLayer extends Layer {
     const nTop = (this.param.top as string[]).length;
     if (this.spec.method === PoolMethod.MAX) {
       const [n, c] = bottom.shape as [number, number];
-      const topShape = [n, c, g.output[0], g.output[1]];
-      const x1 = this.planes(bottom);
-      const tops = [tf.reshape(maxPoolForward(x1, g), topShape)];
-      if (nTop > 1) tops.push(tf.reshape(maxPoolMask(x1, g), topShape));
+      const topShape: [number, number, number, number] = [n, c, g.output[0], g.output[1]];
+      const tops = [maxPoolForward(bottom as tf.Tensor4D, g)];
+      if (nTop > 1) tops.push(tf.reshape(maxPoolMask(this.planes(bottom), g), topShape));
       return { tops };
     }
+    if (this.spec.method === PoolMethod.AVE) return { tops: [avePoolForward(bottom as tf.Tensor4D, g)] };
     const x = toNhwc(bottom as tf.Tensor4D);
-    switch (this.spec.method) {
-      case PoolMethod.AVE:
-        return { tops: [toNchw(avePoolForward(x, g))] };
-      default: {
-        if (!this.stochasticTrain()) return { tops: [toNchw(stochasticTest(x, g))] };
-        const { y, index } = stochasticTrain(x, g, Math.floor(this.ctx.rng.uniform() * 2147483647));
-        return { tops: [toNchw(y)], sampled: index };
-      }
-    }
+    if (!this.stochasticTrain()) return { tops: [toNchw(stochasticTest(x, g))] };
+    const { y, index } = stochasticTrain(x, g, Math.floor(this.ctx.rng.uniform() * 2147483647));
+    return { tops: [toNchw(y)], sampled: index };
   }
 
   override forward(bottoms: tf.Tensor[]): tf.Tensor[] {
@@ -332,18 +263,13 @@ export class PoolingLayer extends Layer {
         const dx1 = maxPoolBackward(this.planes(bottoms[0]!), this.planes(tops[0]!), this.planes(topDiffs[0]!), g);
         return tf.reshape(dx1, bottoms[0]!.shape as [number, number, number, number]);
       }
+      if (this.spec.method === PoolMethod.AVE) return avePoolBackward(bottoms[0]!.shape as [number, number, number, number], topDiffs[0] as tf.Tensor4D, g);
       const x = toNhwc(bottoms[0] as tf.Tensor4D);
       const dy = toNhwc(topDiffs[0] as tf.Tensor4D);
-      switch (this.spec.method) {
-        case PoolMethod.AVE:
-          return toNchw(avePoolBackward(x.shape, dy, g));
-        default: {
-          if (!this.stochasticTrain()) return toNchw(stochasticTestBackward(x, dy, g));
-          if (!this.sampled || this.sampled.size !== dy.size) throw this.error('STOCHASTIC pooling backward needs a TRAIN forward pass first');
-          const flat = tf.scatterND(tf.reshape(this.sampled, [-1, 1]), tf.reshape(dy, [-1]), [bottoms[0]!.size]);
-          return tf.reshape(flat, bottoms[0]!.shape as [number, number, number, number]);
-        }
-      }
+      if (!this.stochasticTrain()) return toNchw(stochasticTestBackward(x, dy, g));
+      if (!this.sampled || this.sampled.size !== dy.size) throw this.error('STOCHASTIC pooling backward needs a TRAIN forward pass first');
+      const flat = tf.scatterND(tf.reshape(this.sampled, [-1, 1]), tf.reshape(dy, [-1]), [bottoms[0]!.size]);
+      return tf.reshape(flat, bottoms[0]!.shape as [number, number, number, number]);
     });
     return { bottomDiffs: [dx], paramDiffs: [] };
   }

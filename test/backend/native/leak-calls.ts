@@ -9,6 +9,8 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => 
 
 const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
 const pool = { filterSize: [2, 2], strides: [2, 2], pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };
+const caffePool = { kernel: [3, 3], stride: [2, 2], pad: [1, 1], output: [5, 5] };
+const pastImage = { kernel: [1, 1], stride: [3, 3], pad: [0, 0], output: [3, 3] };
 
 /** kind, nchw, n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pads ×4, group, caffe, bias. */
 const caffeConv = (kind: number) => [kind, 1, 2, 12, 12, 20, 8, 8, 50, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, kind === 1 ? 0 : 1];
@@ -26,6 +28,12 @@ export const LEAK_CALLS: Array<[label: string, call: (input: Input) => unknown]>
   ['KdnetConvolutionBackpropInput', (t) => run('KdnetConvolutionBackpropInput', { dy: t('dyNchw', [2, 50, 8, 8]), filter: t('wOihw', [50, 20, 5, 5]) }, { params: caffeConv(1) })],
   ['KdnetConvolutionBackpropFilter (+ bias)', (t) => run('KdnetConvolutionBackpropFilter', { x: t('xNchw', [2, 20, 12, 12]), dy: t('dyNchw', [2, 50, 8, 8]) }, { params: caffeConv(2) })],
   ['KdnetGemm x·Wᵀ + b', (t) => run('KdnetGemm', { a: t('ipX', [2, 50, 4, 4]), b: t('ipW', [500, 800]), bias: t('ipB', [500]) }, { m: 2, n: 500, k: 800, transA: false, transB: true })],
+  // Caffe's MAX and AVE pooling on N·C planes: pad and CEIL overhang (AVE's padded copy), then windows past the image (both fall back).
+  ['CaffeMaxPool', (t) => run('CaffeMaxPool', { x: t('blob', [4, 10, 9, 9]) }, caffePool)],
+  ['CaffeAvgPool', (t) => run('CaffeAvgPool', { x: t('blob', [4, 10, 9, 9]) }, caffePool)],
+  ['CaffeAvgPoolGrad', (t) => run('CaffeAvgPoolGrad', { dy: t('blobDiff', [4, 10, 5, 5]) }, { ...caffePool, inputShape: [4, 10, 9, 9] })],
+  ['CaffeMaxPool past the image (falls back)', (t) => run('CaffeMaxPool', { x: t('small', [4, 10, 5, 5]) }, pastImage)],
+  ['CaffeAvgPool past the image (falls back)', (t) => run('CaffeAvgPool', { x: t('small', [4, 10, 5, 5]) }, pastImage)],
   ['MaxPool of -inf windows (falls back)', (t) => run('MaxPool', { x: t('blocked', [1, 4, 4, 1]) }, { ...pool, pad: 'valid' })],
 ];
 

@@ -1,9 +1,8 @@
-// The native kernels leak nothing: over 10,000 calls of each (test/backend/native/leak-calls.ts: forward conv,
-// both conv backprops, a transposed matmul, max pooling and its gradient, and the fallback paths) the tensor
-// count, the wasm backend's buffer count and the wasm heap stay where they were after warm-up, and the process's
-// RSS does not keep growing (oneDNN's primitive cache is built once per geometry; the margin allows for
-// allocator noise, not for a per-call leak of ≥ 16 KB). 10,000 is issue 12's count: ≈ 14 s of test time,
-// measured under load average 6 on the 2-core machine.
+// The native kernels leak nothing: over 10,000 calls of each (test/backend/native/leak-calls.ts: the tfjs-layout
+// convolutions, matmul and max pooling, the Caffe-layout convolution, GEMM and pooling kernels, and the fallback
+// paths) the tensor count, the wasm backend's buffer count and the wasm heap stay where they were after
+// warm-up, and the process's RSS does not keep growing (oneDNN's primitive cache is built once per geometry;
+// the margin allows for allocator noise, not for a per-call leak of ≥ 16 KB). 10,000 is issue 12's count.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/backend/select.js';
 import { nativeBuilt } from './support.js';
