@@ -39,7 +39,9 @@ export class PReLULayer extends NeuronLayer {
   }
 
   compute([x]: tf.Tensor[], [slope]: tf.Tensor[]): tf.Tensor[] {
-    return [tf.where(tf.greater(x!, 0), x!, tf.mul(x!, this.slopeFor(x!, slope!)))];
+    // Caffe's formula as written (bit for bit, +inf included): four elementwise kernels, where tf.where needed a
+    // comparison and broadcast its operands through three Identity kernels more.
+    return [tf.add(tf.relu(x!), tf.mul(this.slopeFor(x!, slope!), tf.minimum(x!, 0)))];
   }
 
   protected gradient(x: tf.Tensor, _y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
