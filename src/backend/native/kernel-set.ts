@@ -19,7 +19,9 @@ export function nativeKernels(): readonly KernelReplacement[] {
 
 // Measured on the 2-core development machine (bench/README.md): with 2 threads, oneDNN's OpenMP barriers
 // stall whenever the second core is busy (another process, or the wasm main thread between kernels) —
-// up to 100× slower on small GEMMs — while 1 thread was fastest or close on every LeNet/MLP kernel.
+// up to 100× slower on small GEMMs — and even on the idle machine (load 0.5) 2 threads made every timing
+// net's training step slower (LeNet 24 → 31 ms, MLP 18 → 19 ms, CIFAR-10 quick 163 → 326 ms with `kdnet time`;
+// OMP_WAIT_POLICY=PASSIVE or a short GOMP_SPINCOUNT did not recover it), so 1 thread is the default.
 export const DEFAULT_THREADS = 1;
 
 let requestedThreads: number | undefined;
