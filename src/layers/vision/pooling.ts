@@ -24,10 +24,10 @@ import { Phase } from '../../net/net-state.js';
 import { paramOf, shapeText } from './util.js';
 import { toNchw, toNhwc } from './conv-ops.js';
 import { explicitPad, windowSums, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from '../../backend/kernels/pool-windows.js';
+import { FLT_MAX } from '../../backend/kernels/max-pool-caffe.js';
 
 const POOL = caffeEnum('PoolingParameter.PoolMethod').values as Record<string, number>;
 const ROUND = caffeEnum('PoolingParameter.RoundMode').values as Record<string, number>;
-const FLT_MAX = 3.4028234663852886e38;
 const FLT_MIN = 1.1754943508222875e-38;
 
 export const PoolMethod = { MAX: POOL.MAX!, AVE: POOL.AVE!, STOCHASTIC: POOL.STOCHASTIC! } as const;
