@@ -28,7 +28,8 @@ export const caffeMaxPool = kernelOnEveryBackend('CaffeMaxPool', ({ inputs, attr
   const live = liveWindows(g) ?? g;
   return tf.tidy(() => {
     let y = tf.maxPool(tf.reshape(x, [n * c, h, w, 1]) as tf.Tensor4D, live.kernel, live.stride, explicitPad(live));
-    const heap = heapFloats(backend, y);
+    // In place only into a fresh output (a 1×1 pooling could hand back its input's data).
+    const heap = y.dataId !== x.dataId ? heapFloats(backend, y) : undefined;
     if (heap) floorInPlace(heap);
     else y = tf.maximum(y, -FLT_MAX);
     if (live !== g) y = fillEmptyWindows(y, g, -FLT_MAX);

@@ -58,8 +58,9 @@ export function firstEmptyWindow(g: PoolWindows): [number, number] {
 
 /**
  * The windows that hold an image element, or undefined when all do. Empty windows need the padding after the
- * image to reach as wide as the kernel, and there XNNPACK's pooling and convolutions (and oneDNN's) read
- * misplaced values: the composite paths pool only the live windows and fill the rest themselves.
+ * image to reach as wide as the kernel, and there XNNPACK's max pooling (and oneDNN's) read misplaced values
+ * (its depthwise convolutions, behind the window sums, were checked not to): max pooling pools only the live
+ * windows and fills the rest itself.
  */
 export function liveWindows(g: PoolWindows): PoolWindows | undefined {
   const live = firstEmptyWindow(g);
@@ -72,18 +73,14 @@ export function fillEmptyWindows(y: tf.Tensor4D, g: PoolWindows, value: number):
   return tf.pad(y, [[0, 0], [0, g.output[0] - oh], [0, g.output[1] - ow], [0, 0]], value);
 }
 
-/** Window sums (zero padding) of NHWC x: a depthwise convolution with a ones filter; 0 for empty windows. */
+/** Window sums (zero padding) of NHWC x: a depthwise convolution with a ones filter. */
 export function windowSums(x: tf.Tensor4D, g: PoolWindows): tf.Tensor4D {
-  const live = liveWindows(g);
-  if (live) return fillEmptyWindows(windowSums(x, live), g, 0);
   const c = x.shape[3];
   return tf.depthwiseConv2d(x, tf.ones([g.kernel[0], g.kernel[1], c, 1]) as tf.Tensor4D, g.stride, explicitPad(g));
 }
 
 /** Transpose of windowSums: every input element receives the sum of the diffs of the windows containing it. */
 export function windowSumsBackward(dy: tf.Tensor4D, xShape: [number, number, number, number], g: PoolWindows): tf.Tensor4D {
-  const live = liveWindows(g);
-  if (live) return windowSumsBackward(tf.slice(dy, [0, 0, 0, 0], [dy.shape[0], live.output[0], live.output[1], dy.shape[3]]), xShape, live);
   const c = xShape[3];
   return tf.engine().runKernel(
     'DepthwiseConv2dNativeBackpropInput',

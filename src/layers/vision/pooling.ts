@@ -24,10 +24,10 @@ import { Phase } from '../../net/net-state.js';
 import { paramOf, shapeText } from './util.js';
 import { toNchw, toNhwc } from './conv-ops.js';
 import { explicitPad, windowSums, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from '../../backend/kernels/pool-windows.js';
+import { FLT_MAX } from '../../backend/kernels/max-pool-caffe.js';
 
 const POOL = caffeEnum('PoolingParameter.PoolMethod').values as Record<string, number>;
 const ROUND = caffeEnum('PoolingParameter.RoundMode').values as Record<string, number>;
-const FLT_MAX = 3.4028234663852886e38;
 const FLT_MIN = 1.1754943508222875e-38;
 
 export const PoolMethod = { MAX: POOL.MAX!, AVE: POOL.AVE!, STOCHASTIC: POOL.STOCHASTIC! } as const;
@@ -176,7 +176,8 @@ function stochasticTrain(x: tf.Tensor4D, g: PoolGeometry, seed: number): { y: tf
   const total = tf.slice(running, [0, 0, 0, 0, kk - 1], [n, oh, ow, c, 1]);
   const threshold = tf.mul(tf.randomUniform([n, oh, ow, c, 1], 0, 1, 'float32', seed), total);
   const q = tf.argMax(tf.cast(tf.greaterEqual(running, threshold), 'float32'), 4) as tf.Tensor4D; // first hit
-  const y = tf.sum(tf.mul(patches, tf.oneHot(q, kk)), 4) as tf.Tensor4D;
+  // A 1×1 window has one element to sample (tf.oneHot needs a depth of at least 2).
+  const y = (kk === 1 ? tf.reshape(patches, [n, oh, ow, c]) : tf.sum(tf.mul(patches, tf.oneHot(q, kk)), 4)) as tf.Tensor4D;
   // Flat NCHW index: ((n·C + c)·H + row)·W + col with row = oh·sh + q / kw, col = ow·sw + q % kw (clamped).
   const int = (v: number) => tf.scalar(v, 'int32');
   const ramp = (size: number, step: number, shape: number[]) => tf.reshape(tf.mul(tf.range(0, size, 1, 'int32'), int(step)), shape);

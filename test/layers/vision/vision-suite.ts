@@ -352,6 +352,40 @@ export function visionSuite(backend: 'cpu' | 'wasm'): void {
         layer.dispose();
         x.dispose();
       });
+      it('with windows past the image (kernel 2, stride 5, CEIL) samples inside each live window, in every plane', () => {
+        const layer = layerAt('name: "p" type: "Pooling" bottom: "x" top: "y" pooling_param { pool: STOCHASTIC kernel_size: 2 stride: 5 }', Phase.TRAIN);
+        const x = tf.tensor(Array.from({ length: 3 * 64 }, (_, i) => 1 + i), [1, 3, 8, 8]);
+        layer.setup([x.shape]);
+        const [y] = layer.forward([x]);
+        expect(y!.shape).toEqual([1, 3, 3, 3]); // windows start at 0, 5 and 10 (past the image)
+        const v = values(y!);
+        for (let p = 0; p < 3; p++)
+          for (const [oy, ox] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+            const at = (r: number, q: number) => 1 + p * 64 + r * 8 + q;
+            const r0 = oy * 5;
+            const q0 = ox * 5;
+            expect([at(r0, q0), at(r0, q0 + 1), at(r0 + 1, q0), at(r0 + 1, q0 + 1)]).toContain(v[p * 9 + oy * 3 + ox]);
+          }
+        tf.dispose([x, y!]);
+        layer.dispose();
+      });
+      it('with windows past the image (kernel 1, stride 3, CEIL) samples each live window’s element, in every plane', () => {
+        for (const phase of [Phase.TRAIN, Phase.TEST]) {
+          const layer = layerAt('name: "p" type: "Pooling" bottom: "x" top: "y" pooling_param { pool: STOCHASTIC kernel_size: 1 stride: 3 }', phase);
+          const x = tf.tensor(Array.from({ length: 3 * 25 }, (_, i) => 1 + i), [1, 3, 5, 5]);
+          layer.setup([x.shape]);
+          const [y] = layer.forward([x]);
+          expect(y!.shape).toEqual([1, 3, 3, 3]);
+          const v = values(y!);
+          for (let p = 0; p < 3; p++) {
+            // Live windows start at rows/columns 0 and 3: the single element there (Σx²/Σx of one element is itself).
+            const at = (r: number, q: number) => 1 + p * 25 + r * 5 + q;
+            expect([v[p * 9]!, v[p * 9 + 1]!, v[p * 9 + 3]!, v[p * 9 + 4]!]).toEqual([at(0, 0), at(0, 3), at(3, 0), at(3, 3)]);
+          }
+          tf.dispose([x, y!]);
+          layer.dispose();
+        }
+      });
     });
 
     describe('Convolution details', () => {
