@@ -15,7 +15,10 @@ describe('native kernels on the command line', () => {
     const r = await run('device_query', '--backend', 'wasm', '--threads', '1');
     expect(r.code, r.stderr).toBe(0);
     if (nativeStatus().loaded) {
-      expect(r.stdout).toMatch(/^kernels +native: BatchMatMul, Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool, MaxPoolGrad, CaffeMaxPool, CaffeAvgPool, CaffeAvgPoolGrad \(convolutions and pooling on oneDNN [\d.]+, matmul on .*sgemm; 1 thread, from --threads\); wasm for the rest$/m);
+      expect(r.stdout).toMatch(/^kernels +native: BatchMatMul, Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool, MaxPoolGrad, (Kdnet|Caffe)[\w, ]+ \(convolutions and pooling on oneDNN [\d.]+, matmul on .*sgemm; 1 thread, from --threads\); wasm for the rest$/m);
+      for (const name of ['KdnetConvolution', 'KdnetConvolutionBackpropInput', 'KdnetConvolutionBackpropFilter', 'KdnetGemm', 'CaffeMaxPool', 'CaffeAvgPool', 'CaffeAvgPoolGrad']) {
+        expect(r.stdout).toMatch(new RegExp(`^kernels .*[:,] ${name}[,( ]`, 'm'));
+      }
       expect(r.stdout).toMatch(/^threads +1 for wasm kernels, 1 for native kernels$/m);
     } else {
       expect(r.stdout).toMatch(/^kernels +wasm only: /m);

@@ -88,7 +88,11 @@ export function kernelSet(): KernelSet {
   if (!s.loaded) return { native: false, description: `wasm only: ${s.reason}`, threads: 1 };
   if (!installed) return { native: false, description: 'wasm only: the native kernels are not installed (backend is not wasm)', threads: 1 };
   const i = s.addon.info();
-  const names = kernels.filter((k) => k.installed).map((k) => k.kernelName);
+  // tfjs' own kernels first, then kdnet's (Caffe-layout) ones, each group in registration order (which depends
+  // on module load order, so it is not used as is).
+  const own = (name: string) => /^(Kdnet|Caffe)/.test(name);
+  const installedNames = kernels.filter((k) => k.installed).map((k) => k.kernelName);
+  const names = [...installedNames.filter((n) => !own(n)), ...installedNames.filter(own)];
   const t = active!;
   const sgemm = gemm === 'openblas' ? `OpenBLAS ${i.openblas.split(' ')[1]} (${i.openblasCore}) sgemm` : `oneDNN ${i.onednn} sgemm`;
   return {
