@@ -4,6 +4,7 @@ import type { UpdateRule } from './update-rule.js';
 
 export const nesterov: UpdateRule = {
   historySets: 1,
+  fusedAs: 'Nesterov',
   step(diff, [h], localRate, { solver }) {
     const m = solver.momentum as number;
     const next = tf.add(tf.mul(h!, m), tf.mul(diff, localRate));

@@ -4,6 +4,7 @@ import type { UpdateRule } from './update-rule.js';
 
 export const sgd: UpdateRule = {
   historySets: 1,
+  fusedAs: 'SGD',
   step(diff, [h], localRate, { solver }) {
     const next = tf.add(tf.mul(diff, localRate), tf.mul(h!, solver.momentum));
     return { update: next, history: [next] };

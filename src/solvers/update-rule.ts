@@ -12,6 +12,8 @@ export interface UpdateContext {
 export interface UpdateRule {
   /** How many history blobs per parameter the .solverstate holds (1, or 2 for AdaDelta and Adam). */
   readonly historySets: number;
+  /** Set when fused-update.ts implements this rule as one in-place pass (bitwise the same as `step`). */
+  readonly fusedAs?: 'SGD' | 'Nesterov';
   /**
    * Returns the value to subtract from the parameter, given the regularized diff and the local rate
    * (rate × lr_mult); updates `history` (one tensor per history set) in place by returning replacements.
