@@ -1,6 +1,6 @@
 // Where a training step's time goes, per phase (forward, backward, solver update) and per tfjs kernel:
-// `npx tsx bench/step-profile.ts [NET] [ITERATIONS]` with NET one of ../shared/fixtures/timing (default
-// lenet_b64). Kernel times are self times (a kernel that calls other kernels, like the BatchMatMul workaround
+// `npx tsx bench/step-profile.ts [NET] [ITERATIONS] [--shapes KERNEL]` with NET one of
+// ../shared/fixtures/timing (default lenet_b64); --shapes lists KERNEL's calls by input shapes. Kernel times are self times (a kernel that calls other kernels, like the BatchMatMul workaround
 // calling Transpose, is charged only for its own work); "outside kernels" is the phase's wall time minus its
 // kernels' time: JavaScript dispatch, tensor bookkeeping, host-side label work. Run with KDNET_NATIVE=0 for
 // pure wasm. Build first (`npm run build`): it imports dist/.
@@ -15,8 +15,12 @@ import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
 import { setLogSink } from '../dist/log.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const net = process.argv[2] ?? 'lenet_b64';
-const iterations = Number(process.argv[3] ?? 20);
+const args = process.argv.slice(2);
+const shapesAt = args.indexOf('--shapes');
+/** With --shapes KERNEL: that kernel's calls are also listed by input shapes. */
+const shapesOf = shapesAt >= 0 ? args.splice(shapesAt, 2)[1] : undefined;
+const net = args[0] ?? 'lenet_b64';
+const iterations = Number(args[1] ?? 20);
 
 /** Kernels that do the arithmetic a step needs; everything else is layout, bookkeeping or cheap elementwise work. */
 const ARITHMETIC = new Set(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', '_FusedMatMul', 'FusedConv2D', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad']);
@@ -25,6 +29,7 @@ interface KernelRecord {
   name: string;
   depth: number;
   ms: number;
+  inputShapes: number[][];
 }
 
 /** Runs fn under tf.profile and returns its kernels with self times, and the wall time. */
@@ -44,11 +49,11 @@ async function profiled(fn: () => void): Promise<{ kernels: KernelRecord[]; wall
   const out: KernelRecord[] = [];
   // Children finish before their parent: subtract each finished child's time from the parent that follows.
   const childTime: number[] = [];
-  for (const k of info.kernels as unknown as Array<{ name: string; depth: number; kernelTimeMs: number }>) {
+  for (const k of info.kernels as unknown as Array<{ name: string; depth: number; kernelTimeMs: number; inputShapes: number[][] }>) {
     const children = childTime[k.depth + 1] ?? 0;
     childTime[k.depth + 1] = 0;
     childTime[k.depth] = (childTime[k.depth] ?? 0) + k.kernelTimeMs;
-    out.push({ name: k.name, depth: k.depth, ms: k.kernelTimeMs - children });
+    out.push({ name: k.name, depth: k.depth, ms: k.kernelTimeMs - children, inputShapes: k.inputShapes });
   }
   return { kernels: out, wallMs };
 }
@@ -73,10 +78,10 @@ async function main(): Promise<void> {
     plain.push(performance.now() - t0);
   }
   const update = (solver as unknown as { applyUpdate(displaying: boolean): void }).applyUpdate.bind(solver);
-  const byPhase: Record<Phase, { wall: number; kernels: Map<string, { n: number; ms: number }> }> = {
-    forward: { wall: 0, kernels: new Map() },
-    backward: { wall: 0, kernels: new Map() },
-    update: { wall: 0, kernels: new Map() },
+  const byPhase: Record<Phase, { wall: number; kernels: Map<string, { n: number; ms: number }>; shapes: Map<string, { n: number; ms: number }> }> = {
+    forward: { wall: 0, kernels: new Map(), shapes: new Map() },
+    backward: { wall: 0, kernels: new Map(), shapes: new Map() },
+    update: { wall: 0, kernels: new Map(), shapes: new Map() },
   };
   const tensorsBefore = tf.memory().numTensors;
   for (let i = 0; i < iterations; i++) {
@@ -94,6 +99,13 @@ async function main(): Promise<void> {
         e.n++;
         e.ms += k.ms;
         byPhase[phase].kernels.set(k.name, e);
+        if (k.name === shapesOf) {
+          const key = k.inputShapes.map((sh) => `[${sh?.join('×') ?? ''}]`).join(' ');
+          const s = byPhase[phase].shapes.get(key) ?? { n: 0, ms: 0 };
+          s.n++;
+          s.ms += k.ms;
+          byPhase[phase].shapes.set(key, s);
+        }
       }
     }
     solver.iter++;
@@ -115,6 +127,9 @@ async function main(): Promise<void> {
       console.log(`  ${name.padEnd(24)} ${(e.n / iterations).toFixed(0).padStart(6)} ${(e.ms / iterations).toFixed(3).padStart(8)}${ARITHMETIC.has(name) ? '  *' : ''}`);
       if (ARITHMETIC.has(name)) arithmetic += e.ms / iterations;
       else other += e.ms / iterations;
+    }
+    for (const [key, e] of [...p.shapes.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
+      console.log(`    ${shapesOf} ${key}: ${(e.n / iterations).toFixed(0)} a step, ${(e.ms / iterations).toFixed(3)} ms`);
     }
     outside += wall - kernelMs;
   }
