@@ -223,15 +223,16 @@ export class Solver {
       }
       const localDecay = weightDecay * p.decayMult;
       const localRate = rate * p.lrMult;
-      // SGD and Nesterov with L2 (or no) decay: one kernel on wasm, bitwise the same as the kernels below.
-      const fused = this.rule.fusedAs && !(l1 && localDecay)
-        ? fusedUpdate({ rule: this.rule.fusedAs, param: p.tensor, diff: diff0, history: this.history[0]![id]!, scale: 1 / iterSize, decay: localDecay, rate: localRate, momentum: this.param.momentum as number })
+      // Every rule with L2 (or no) decay: one kernel on wasm, bitwise the same as the kernels below.
+      const ctx = { solver: this.param, iter: this.iter };
+      const fused = this.rule.fused && !(l1 && localDecay)
+        ? fusedUpdate({ rule: this.rule.fused.rule, param: p.tensor, diff: diff0, histories: this.history.map((h) => h[id]!), scale: 1 / iterSize, decay: localDecay, scalars: this.rule.fused.scalars(localRate, ctx) })
         : undefined;
       const next = fused ?? tf.tidy(() => {
         let diff: tf.Tensor = diff0;
         if (iterSize > 1) diff = tf.mul(diff, 1 / iterSize);
         if (localDecay) diff = tf.add(diff, tf.mul(l1 ? tf.sign(p.tensor) : p.tensor, localDecay));
-        const { update, history } = this.rule.step(diff, this.history.map((h) => h[id]!), localRate, { solver: this.param, iter: this.iter });
+        const { update, history } = this.rule.step(diff, this.history.map((h) => h[id]!), localRate, ctx);
         return { value: tf.sub(p.tensor, update), history };
       });
       p.tensor.assign(next.value);

@@ -51,13 +51,13 @@ async function runCase(c: SolverCase) {
   return { losses, lrs, traj, snap };
 }
 
-/** The cases whose solver the fused wasm update kernel runs (src/solvers/fused-update.ts). */
+/** The cases the fused wasm update kernel runs (src/solvers/fused-update.ts): all but L1 decay. */
 function fusedOnWasm(c: SolverCase): boolean {
   const { message } = loadSolverFile(path.join(fixturesRoot, c.dir, 'solver.prototxt'));
-  return ['SGD', 'Nesterov'].includes(message.type as string) && message.regularization_type !== 'L1';
+  return message.regularization_type !== 'L1';
 }
 
-// Every case on tfjs' cpu backend; on wasm again the SGD and Nesterov cases, which run the fused update there.
+// Every case on tfjs' cpu backend; on wasm again those that run the fused update there.
 for (const backend of ['cpu', 'wasm'] as const) {
   describe.skipIf(!hasFixtures)(`solver fixtures (real Caffe trajectories), ${backend}`, () => {
     const restore = setLogSink(() => {});
