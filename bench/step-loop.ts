@@ -1,5 +1,5 @@
 // A steady-state loop of Solver.step(1) on one timing net (../shared/fixtures/timing), for timing and for
-// `node --cpu-prof` (see bench/README.md): `npx tsx bench/step-loop.ts [NET] [ITERATIONS] [--ab VAR]`.
+// `node --cpu-prof` (see bench/README.md): `npx tsx bench/step-loop.ts [NET] [ITERATIONS] [--ab VAR] [--type SOLVER]`.
 // With --ab VAR, steps alternate between VAR=0 and VAR unset (e.g. KDNET_FUSED_UPDATE): both medians come from
 // the same minute, interleaved, which is the only fair comparison on a shared machine.
 import path from 'node:path';
@@ -15,6 +15,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const abAt = args.indexOf('--ab');
 const abVar = abAt >= 0 ? args.splice(abAt, 2)[1] : undefined;
+const typeAt = args.indexOf('--type');
+const type = typeAt >= 0 ? args.splice(typeAt, 2)[1]! : 'SGD';
 const net = args[0] ?? 'lenet_b64';
 const iterations = Number(args[1] ?? 100);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -22,7 +24,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 setLogSink(() => {});
 await initBackend('wasm', true);
 const { message } = loadNetFile(path.join(here, '..', '..', 'shared', 'fixtures', 'timing', `${net}.prototxt`));
-const solver = new Solver(newSolverParameter({ net_param: message, base_lr: 0.01, momentum: 0.9, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
+const momentum = type === 'AdaGrad' || type === 'RMSProp' ? 0 : 0.9;
+const solver = new Solver(newSolverParameter({ net_param: message, type, base_lr: 0.01, momentum, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
 for (const input of solver.net.inputNames) {
   const shape = solver.net.blobShape(input)!;
   solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
@@ -41,8 +44,8 @@ for (let i = 0; i < iterations; i++) {
 const windowEnd = process.hrtime.bigint() / 1000n;
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 if (abVar) {
-  console.log(`${net}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms with ${abVar} unset, ${median(times.off!).toFixed(1)} ms with ${abVar}=0 (${iterations} steps interleaved; load average ${load})`);
+  console.log(`${net}, ${type}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms with ${abVar} unset, ${median(times.off!).toFixed(1)} ms with ${abVar}=0 (${iterations} steps interleaved; load average ${load})`);
 } else {
-  console.log(`${net}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms over ${iterations} (load average ${load}; profile window ${windowStart}-${windowEnd} µs)`);
+  console.log(`${net}, ${type}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms over ${iterations} (load average ${load}; profile window ${windowStart}-${windowEnd} µs)`);
 }
 solver.dispose();

@@ -1,6 +1,7 @@
 // Where a training step's time goes, per phase (forward, backward, solver update) and per tfjs kernel:
-// `npx tsx bench/step-profile.ts [NET] [ITERATIONS] [--shapes KERNEL]` with NET one of
-// ../shared/fixtures/timing (default lenet_b64); --shapes lists KERNEL's calls by input shapes. Kernel times are self times (a kernel that calls other kernels, like the BatchMatMul workaround
+// `npx tsx bench/step-profile.ts [NET] [ITERATIONS] [--shapes KERNEL] [--type SOLVER]` with NET one of
+// ../shared/fixtures/timing (default lenet_b64); --shapes lists KERNEL's calls by input shapes; --type picks
+// the solver (default SGD). Kernel times are self times (a kernel that calls other kernels, like the BatchMatMul workaround
 // calling Transpose, is charged only for its own work); "outside kernels" is the phase's wall time minus its
 // kernels' time: JavaScript dispatch, tensor bookkeeping, host-side label work. Run with KDNET_NATIVE=0 for
 // pure wasm. Build first (`npm run build`): it imports dist/.
@@ -19,6 +20,9 @@ const args = process.argv.slice(2);
 const shapesAt = args.indexOf('--shapes');
 /** With --shapes KERNEL: that kernel's calls are also listed by input shapes. */
 const shapesOf = shapesAt >= 0 ? args.splice(shapesAt, 2)[1] : undefined;
+const typeAt = args.indexOf('--type');
+/** With --type TYPE: that solver type (default SGD; momentum 0 for AdaGrad and RMSProp, as Caffe requires). */
+const type = typeAt >= 0 ? args.splice(typeAt, 2)[1]! : 'SGD';
 const net = args[0] ?? 'lenet_b64';
 const iterations = Number(args[1] ?? 20);
 
@@ -64,7 +68,8 @@ async function main(): Promise<void> {
   setLogSink(() => {});
   await initBackend('wasm', true);
   const { message } = loadNetFile(path.join(here, '..', '..', 'shared', 'fixtures', 'timing', `${net}.prototxt`));
-  const solver = new Solver(newSolverParameter({ net_param: message, base_lr: 0.01, momentum: 0.9, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
+  const momentum = type === 'AdaGrad' || type === 'RMSProp' ? 0 : 0.9;
+  const solver = new Solver(newSolverParameter({ net_param: message, type, base_lr: 0.01, momentum, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
   for (const input of solver.net.inputNames) {
     const shape = solver.net.blobShape(input)!;
     solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
     solver.iter++;
   }
   const median = [...plain].sort((a, b) => a - b)[Math.floor(plain.length / 2)]!;
-  console.log(`${net}: ${kernelSet().description}; Solver.step(1) median ${median.toFixed(1)} ms over ${iterations} (unprofiled); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`${net}, ${type}: ${kernelSet().description}; Solver.step(1) median ${median.toFixed(1)} ms over ${iterations} (unprofiled); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`tensors alive after the profiled steps: ${tf.memory().numTensors - tensorsBefore >= 0 ? '+' : ''}${tf.memory().numTensors - tensorsBefore}`);
   let arithmetic = 0;
   let other = 0;
