@@ -21,6 +21,7 @@ import { validateSolver } from './validate.js';
 import { mergeState, testNetSources, trainNetSource } from './solver-nets.js';
 import { resolveDataPath } from '../util/resolve-path.js';
 import { formatCaffeNumber } from './format.js';
+import { fusedUpdate } from './fused-update.js';
 
 export interface SolverOptions {
   /** Folder of the solver file: relative net paths are tried against it after the working directory. */
@@ -217,17 +218,23 @@ export class Solver {
     this.net.learnableParams.forEach((p, id) => {
       const diff0 = this.net.learnableParamDiff(id);
       if (!diff0) return;
-      const next = tf.tidy(() => {
-        let diff: tf.Tensor = diff0;
-        if (iterSize > 1) diff = tf.mul(diff, 1 / iterSize);
-        const localDecay = weightDecay * p.decayMult;
-        if (localDecay) diff = tf.add(diff, tf.mul(l1 ? tf.sign(p.tensor) : p.tensor, localDecay));
-        const { update, history } = this.rule.step(diff, this.history.map((h) => h[id]!), rate * p.lrMult, { solver: this.param, iter: this.iter });
-        return { value: tf.sub(p.tensor, update), history };
-      });
       if (this.net.debugInfo) {
         log.info(`    [Update] Layer ${p.layer}, param ${p.index} data: ${absMean(p.tensor)}; diff: ${absMean(diff0)}`);
       }
+      const localDecay = weightDecay * p.decayMult;
+      const localRate = rate * p.lrMult;
+      // Every rule with L2 (or no) decay: one kernel on wasm, bitwise the same as the kernels below.
+      const ctx = { solver: this.param, iter: this.iter };
+      const fused = this.rule.fused && !(l1 && localDecay)
+        ? fusedUpdate({ rule: this.rule.fused.rule, param: p.tensor, diff: diff0, histories: this.history.map((h) => h[id]!), scale: 1 / iterSize, decay: localDecay, scalars: this.rule.fused.scalars(localRate, ctx) })
+        : undefined;
+      const next = fused ?? tf.tidy(() => {
+        let diff: tf.Tensor = diff0;
+        if (iterSize > 1) diff = tf.mul(diff, 1 / iterSize);
+        if (localDecay) diff = tf.add(diff, tf.mul(l1 ? tf.sign(p.tensor) : p.tensor, localDecay));
+        const { update, history } = this.rule.step(diff, this.history.map((h) => h[id]!), localRate, ctx);
+        return { value: tf.sub(p.tensor, update), history };
+      });
       p.tensor.assign(next.value);
       next.value.dispose();
       next.history.forEach((h, k) => {

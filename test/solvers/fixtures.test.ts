@@ -1,7 +1,7 @@
 // The 19 solver runs of ../shared/fixtures/solvers, replayed from their init.caffemodel: per-iteration
 // losses, learning rates and the whole weight trajectory must match real Caffe, and so must the solver state
 // (history blobs) written at iteration 20.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,45 +51,54 @@ async function runCase(c: SolverCase) {
   return { losses, lrs, traj, snap };
 }
 
-describe.skipIf(!hasFixtures)('solver fixtures (real Caffe trajectories)', () => {
-  const restore = setLogSink(() => {});
-  beforeAll(async () => {
-    await initBackend('cpu', true);
-  });
-  for (const c of fixtureCases('solver') as SolverCase[]) {
-    const missing = missingLayerTypes({ ...c, dir: c.dir } as FixtureCase, 'train.prototxt');
-    const test = missing.length ? it.skip : it;
-    test(`${c.name}: ${c.what}${missing.length ? ` (needs ${missing.join(', ')})` : ''}`, async () => {
-      const dir = path.join(fixturesRoot, c.dir);
-      const r = await runCase(c);
-      const expLosses = readNpy(path.join(dir, 'losses.npy')).data;
-      const expLrs = readNpy(path.join(dir, 'lrs.npy')).data;
-      const traj = readNpy(path.join(dir, 'params_traj.npy'));
-      const tol = c.tolerance;
-      expect(allclose(r.losses, expLosses.slice(0, 20), tol.losses.rtol, tol.losses.atol), 'losses').toBeUndefined();
-      expect(allclose(r.lrs, expLrs, 1e-5, 0), 'learning rates (6 digits in the log)').toBeUndefined();
-      const P = traj.shape[1]!;
-      for (let k = 0; k <= 20; k++) {
-        const row = traj.data.subarray(k * P, (k + 1) * P);
-        expect(allclose(r.traj[k]!, row, tol.params.rtol, tol.params.atol), `params after ${k} updates`).toBeUndefined();
-      }
-      // The solver state matches Caffe's: same iteration and history blobs (momentum, squared-gradient sums …).
-      const ours = readSolverState(r.snap.state);
-      const caffe = readSolverState(path.join(dir, 'snap_iter_20.solverstate'));
-      expect(ours.iter).toBe(caffe.iter);
-      expect(ours.currentStep).toBe(caffe.currentStep);
-      expect(ours.history.map((h) => h.shape)).toEqual(caffe.history.map((h) => h.shape));
-      ours.history.forEach((h, i) => {
-        expect(allclose(h.data, caffe.history[i]!.data, Math.max(tol.params.rtol, 1e-3), 1e-4), `history blob ${i}`).toBeUndefined();
-      });
+/** The cases the fused wasm update kernel runs (src/solvers/fused-update.ts): all but L1 decay. */
+function fusedOnWasm(c: SolverCase): boolean {
+  const { message } = loadSolverFile(path.join(fixturesRoot, c.dir, 'solver.prototxt'));
+  return message.regularization_type !== 'L1';
+}
+
+// Every case on tfjs' cpu backend; on wasm again those that run the fused update there.
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe.skipIf(!hasFixtures)(`solver fixtures (real Caffe trajectories), ${backend}`, () => {
+    const restore = setLogSink(() => {});
+    beforeAll(async () => {
+      await initBackend(backend, true);
     });
-  }
-  it('leaves no tensors behind', () => {
-    const before = tf.memory().numTensors;
-    expect(before).toBeGreaterThanOrEqual(0);
-    setLogSink(restore);
+    afterAll(async () => {
+      setLogSink(restore);
+      await initBackend('cpu', true);
+    });
+    const cases = (fixtureCases('solver') as SolverCase[]).filter((c) => backend === 'cpu' || fusedOnWasm(c));
+    for (const c of cases) {
+      const missing = missingLayerTypes({ ...c, dir: c.dir } as FixtureCase, 'train.prototxt');
+      const test = missing.length ? it.skip : it;
+      test(`${c.name}: ${c.what}${missing.length ? ` (needs ${missing.join(', ')})` : ''}`, async () => {
+        const dir = path.join(fixturesRoot, c.dir);
+        const r = await runCase(c);
+        const expLosses = readNpy(path.join(dir, 'losses.npy')).data;
+        const expLrs = readNpy(path.join(dir, 'lrs.npy')).data;
+        const traj = readNpy(path.join(dir, 'params_traj.npy'));
+        const tol = c.tolerance;
+        expect(allclose(r.losses, expLosses.slice(0, 20), tol.losses.rtol, tol.losses.atol), 'losses').toBeUndefined();
+        expect(allclose(r.lrs, expLrs, 1e-5, 0), 'learning rates (6 digits in the log)').toBeUndefined();
+        const P = traj.shape[1]!;
+        for (let k = 0; k <= 20; k++) {
+          const row = traj.data.subarray(k * P, (k + 1) * P);
+          expect(allclose(r.traj[k]!, row, tol.params.rtol, tol.params.atol), `params after ${k} updates`).toBeUndefined();
+        }
+        // The solver state matches Caffe's: same iteration and history blobs (momentum, squared-gradient sums …).
+        const ours = readSolverState(r.snap.state);
+        const caffe = readSolverState(path.join(dir, 'snap_iter_20.solverstate'));
+        expect(ours.iter).toBe(caffe.iter);
+        expect(ours.currentStep).toBe(caffe.currentStep);
+        expect(ours.history.map((h) => h.shape)).toEqual(caffe.history.map((h) => h.shape));
+        ours.history.forEach((h, i) => {
+          expect(allclose(h.data, caffe.history[i]!.data, Math.max(tol.params.rtol, 1e-3), 1e-4), `history blob ${i}`).toBeUndefined();
+        });
+      });
+    }
   });
-});
+}
 
 describe.skipIf(!hasFixtures)('lenet_sgd3 (3 SGD steps of LeNet fed through Input layers, from nets/lenet weights)', () => {
   it('matches Caffe\'s losses and final parameters', async () => {

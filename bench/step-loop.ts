@@ -1,0 +1,51 @@
+// A steady-state loop of Solver.step(1) on one timing net (../shared/fixtures/timing), for timing and for
+// `node --cpu-prof` (see bench/README.md): `npx tsx bench/step-loop.ts [NET] [ITERATIONS] [--ab VAR] [--type SOLVER]`.
+// With --ab VAR, steps alternate between VAR=0 and VAR unset (e.g. KDNET_FUSED_UPDATE): both medians come from
+// the same minute, interleaved, which is the only fair comparison on a shared machine.
+import path from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../dist/backend/select.js';
+import { loadNetFile } from '../dist/proto/load.js';
+import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
+import { setLogSink } from '../dist/log.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const abAt = args.indexOf('--ab');
+const abVar = abAt >= 0 ? args.splice(abAt, 2)[1] : undefined;
+const typeAt = args.indexOf('--type');
+const type = typeAt >= 0 ? args.splice(typeAt, 2)[1]! : 'SGD';
+const net = args[0] ?? 'lenet_b64';
+const iterations = Number(args[1] ?? 100);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+setLogSink(() => {});
+await initBackend('wasm', true);
+const { message } = loadNetFile(path.join(here, '..', '..', 'shared', 'fixtures', 'timing', `${net}.prototxt`));
+const momentum = type === 'AdaGrad' || type === 'RMSProp' ? 0 : 0.9;
+const solver = new Solver(newSolverParameter({ net_param: message, type, base_lr: 0.01, momentum, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
+for (const input of solver.net.inputNames) {
+  const shape = solver.net.blobShape(input)!;
+  solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
+}
+await solver.step(5);
+const times: Record<string, number[]> = { on: [], off: [] };
+// The steady-state window in the CPU profile's clock (µs), for filtering its samples.
+const windowStart = process.hrtime.bigint() / 1000n;
+for (let i = 0; i < iterations; i++) {
+  const off = abVar !== undefined && i % 2 === 1;
+  if (abVar) off ? (process.env[abVar] = '0') : delete process.env[abVar];
+  const t0 = performance.now();
+  await solver.step(1);
+  times[off ? 'off' : 'on']!.push(performance.now() - t0);
+}
+const windowEnd = process.hrtime.bigint() / 1000n;
+const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+if (abVar) {
+  console.log(`${net}, ${type}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms with ${abVar} unset, ${median(times.off!).toFixed(1)} ms with ${abVar}=0 (${iterations} steps interleaved; load average ${load})`);
+} else {
+  console.log(`${net}, ${type}: Solver.step(1) median ${median(times.on!).toFixed(1)} ms over ${iterations} (load average ${load}; profile window ${windowStart}-${windowEnd} µs)`);
+}
+solver.dispose();
