@@ -2,16 +2,11 @@
 // `node --cpu-prof` (see bench/README.md): `npx tsx bench/step-loop.ts [NET] [ITERATIONS] [--ab VAR] [--type SOLVER]`.
 // With --ab VAR, steps alternate between VAR=0 and VAR unset (e.g. KDNET_FUSED_UPDATE): both medians come from
 // the same minute, interleaved, which is the only fair comparison on a shared machine.
-import path from 'node:path';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../dist/backend/select.js';
-import { loadNetFile } from '../dist/proto/load.js';
-import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
+import { timingSolver } from './timing-solver.js';
 import { setLogSink } from '../dist/log.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const abAt = args.indexOf('--ab');
 const abVar = abAt >= 0 ? args.splice(abAt, 2)[1] : undefined;
@@ -23,14 +18,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 setLogSink(() => {});
 await initBackend('wasm', true);
-const { message } = loadNetFile(path.join(here, '..', '..', 'shared', 'fixtures', 'timing', `${net}.prototxt`));
-const momentum = type === 'AdaGrad' || type === 'RMSProp' ? 0 : 0.9;
-const solver = new Solver(newSolverParameter({ net_param: message, type, base_lr: 0.01, momentum, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
-for (const input of solver.net.inputNames) {
-  const shape = solver.net.blobShape(input)!;
-  solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
-}
-await solver.step(5);
+const solver = await timingSolver(net, type);
 const times: Record<string, number[]> = { on: [], off: [] };
 // The steady-state window in the CPU profile's clock (µs), for filtering its samples.
 const windowStart = process.hrtime.bigint() / 1000n;

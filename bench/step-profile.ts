@@ -5,17 +5,13 @@
 // calling Transpose, is charged only for its own work); "outside kernels" is the phase's wall time minus its
 // kernels' time: JavaScript dispatch, tensor bookkeeping, host-side label work. Run with KDNET_NATIVE=0 for
 // pure wasm. Build first (`npm run build`): it imports dist/.
-import path from 'node:path';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../dist/backend/select.js';
 import { kernelSet } from '../dist/backend/native/kernel-set.js';
-import { loadNetFile } from '../dist/proto/load.js';
-import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
+import { timingSolver } from './timing-solver.js';
 import { setLogSink } from '../dist/log.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const shapesAt = args.indexOf('--shapes');
 /** With --shapes KERNEL: that kernel's calls are also listed by input shapes. */
@@ -67,14 +63,7 @@ type Phase = 'forward' | 'backward' | 'update';
 async function main(): Promise<void> {
   setLogSink(() => {});
   await initBackend('wasm', true);
-  const { message } = loadNetFile(path.join(here, '..', '..', 'shared', 'fixtures', 'timing', `${net}.prototxt`));
-  const momentum = type === 'AdaGrad' || type === 'RMSProp' ? 0 : 0.9;
-  const solver = new Solver(newSolverParameter({ net_param: message, type, base_lr: 0.01, momentum, weight_decay: 0.0005, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
-  for (const input of solver.net.inputNames) {
-    const shape = solver.net.blobShape(input)!;
-    solver.net.setInput(input, input === 'label' ? tf.floor(tf.randomUniform(shape, 0, 10)) : tf.randomNormal(shape));
-  }
-  await solver.step(5);
+  const solver = await timingSolver(net, type);
   // Plain steps first: the wall time without profiling.
   const plain: number[] = [];
   for (let i = 0; i < iterations; i++) {
