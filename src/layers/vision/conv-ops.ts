@@ -8,14 +8,10 @@
 // (cpu's depthwise ones silently ignore it), so a dilated filter is expanded with zeros between its taps for
 // them, and only the real taps of the expanded filter gradient are kept.
 import * as tf from '@tensorflow/tfjs-core';
+import type { NchwConvGeometry } from '../../backend/native/caffe-conv.js';
 
-export interface ConvGeometry {
-  kernel: [number, number];
-  stride: [number, number];
-  pad: [number, number];
-  dilation: [number, number];
-  group: number;
-}
+/** Caffe's convolution geometry (per spatial axis, pads symmetric): the one the native kernels take too. */
+export type ConvGeometry = NchwConvGeometry;
 
 type Pad4 = [[0, 0], [number, number], [number, number], [0, 0]];
 
