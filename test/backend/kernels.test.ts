@@ -260,7 +260,16 @@ describe('BatchMatMul on wasm (transposed operands are slow in the shipped kerne
   const b = normal([4, 5]);
   const a3 = normal([2, 3, 5]);
   const b3 = normal([2, 4, 5]);
+  // A small batch against large weights: transposing the weights would move more than A and the result, so
+  // the product is computed as (W·Aᵀ)ᵀ.
+  const x = normal([2, 30]);
+  const w = normal([40, 30]);
+  const x3 = normal([3, 2, 30]);
+  const w3 = normal([3, 40, 30]);
   const cases: Array<[string, Run]> = [
+    ['x·Wᵀ, small batch (as (W·xᵀ)ᵀ)', () => tf.matMul(t(x), t(w), false, true)],
+    ['xᵀᵀ·Wᵀ, small batch (as (W·xᵀ)ᵀ)', () => tf.matMul(tf.transpose(t(x)), t(w), true, true)],
+    ['batched x·Wᵀ, small batch (as (W·xᵀ)ᵀ)', () => tf.matMul(t(x3), t(w3), false, true)],
     ['Aᵀ·B', () => tf.matMul(t(a), tf.transpose(t(b)), true, false)],
     ['A·Bᵀ', () => tf.matMul(tf.transpose(t(a)), t(b), false, true)],
     ['Aᵀ·Bᵀ', () => tf.matMul(t(a), t(b), true, true)],

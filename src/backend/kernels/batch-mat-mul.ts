@@ -12,6 +12,8 @@ function swapLastTwo(t: tf.Tensor): tf.Tensor {
   return tf.transpose(t, perm);
 }
 
+const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
+
 export const batchMatMulWasm = kernelReplacement('BatchMatMul', 'wasm', ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as tf.BatchMatMulAttrs;
   const original = batchMatMulWasm.original!;
@@ -23,14 +25,27 @@ export const batchMatMulWasm = kernelReplacement('BatchMatMul', 'wasm', ({ input
     made.push(t);
     return t;
   };
+  const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) =>
+    original.kernelFunc({ inputs: { a: x, b: y }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend }) as tf.TensorInfo;
   try {
-    return original.kernelFunc({
-      inputs: { a: plain(inputs.a!, a.transposeA), b: plain(inputs.b!, a.transposeB) },
-      attrs: { ...attrs, transposeA: false, transposeB: false },
-      backend,
-    }) as tf.TensorInfo;
+    const [ia, ib] = [inputs.a!, inputs.b!];
+    const rank = ia.shape.length;
+    const m = a.transposeA ? ia.shape[rank - 1]! : ia.shape[rank - 2]!;
+    const n = a.transposeB ? ib.shape[ib.shape.length - 2]! : ib.shape[ib.shape.length - 1]!;
+    const outSize = (size(ia) / (ia.shape[rank - 1]! * ia.shape[rank - 2]!)) * m * n;
+    // op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ: when the operands to transpose are larger than the other operand and
+    // the result together (x·Wᵀ with a small batch: InnerProduct's forward), transpose those instead.
+    const direct = (a.transposeA ? size(ia) : 0) + (a.transposeB ? size(ib) : 0);
+    const swapped = (a.transposeA ? 0 : size(ia)) + (a.transposeB ? 0 : size(ib)) + outSize;
+    if (swapped < direct && ia.shape.length === ib.shape.length) {
+      const ct = multiply(plain(ib, !a.transposeB), plain(ia, !a.transposeA));
+      made.push(tf.engine().makeTensorFromTensorInfo(ct));
+      const c = swapLastTwo(made[made.length - 1]!);
+      return c;
+    }
+    return multiply(plain(ia, a.transposeA), plain(ib, a.transposeB));
   } finally {
-    tf.dispose(made);
+    tf.dispose(made.filter((t) => !t.isDisposed));
   }
 });
 
