@@ -28,6 +28,16 @@ interface BlobVersion {
   producer: number; // layer index, -1 for none
 }
 
+/**
+ * Waits for a layer's results before its time is read (`kdnet time`). kdnet's backends (wasm, cpu, tfjs-node)
+ * run kernels synchronously, so there is nothing to wait for; reading the data back anyway (dataSync copies
+ * every blob out of the wasm heap) made ReLU layers look 20× slower than they are. Other backends are read.
+ */
+function settle(ts: (tf.Tensor | null | undefined)[]): void {
+  if (['wasm', 'cpu', 'tensorflow'].includes(tf.getBackend())) return;
+  for (const t of ts) t?.dataSync();
+}
+
 export interface LearnableParam {
   /** Owning layer and blob index; shared params point at their owner. */
   layer: string;
@@ -460,7 +470,7 @@ export class Net {
         const t0 = this.profile ? performance.now() : 0;
         tops = e.layer.forward(bottoms);
         if (this.profile) {
-          tops.forEach((t) => t.dataSync());
+          settle(tops);
           const m = this.profile.forward;
           m.set(e.layer.name, (m.get(e.layer.name) ?? 0) + performance.now() - t0);
         }
@@ -533,7 +543,7 @@ export class Net {
       const t0 = this.profile ? performance.now() : 0;
       const { bottomDiffs, paramDiffs } = e.layer.backward(bottoms, tops, topDiffs, e.bottomNeedBackward);
       if (this.profile) {
-        [...bottomDiffs, ...paramDiffs].forEach((d) => d?.dataSync());
+        settle([...bottomDiffs, ...paramDiffs]);
         const m = this.profile.backward;
         m.set(e.layer.name, (m.get(e.layer.name) ?? 0) + performance.now() - t0);
       }
