@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Test files run two at a time on two cores: one native-kernel thread each, or OpenMP's barriers stall.
+    env: { OMP_NUM_THREADS: '1' },
     reporters: ['default', './test/support/count-reporter.ts'],
   },
 });

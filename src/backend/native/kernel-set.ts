@@ -2,6 +2,7 @@
 // libraries use, and the one start-up line that says so. Each native kernel lives in its own file and adds
 // itself with addNativeKernel(); each keeps the kernel it replaced (tfjs' or kdnet's wasm workaround) and
 // hands it every case it does not cover.
+import os from 'node:os';
 import type { KernelReplacement } from '../kernels/replace.js';
 import { KdnetError } from '../../errors.js';
 import { nativeStatus, type GemmLibrary } from './addon.js';
@@ -17,12 +18,14 @@ export function nativeKernels(): readonly KernelReplacement[] {
   return kernels;
 }
 
-// Measured on the 2-core development machine (bench/README.md): with 2 threads, oneDNN's OpenMP barriers
-// stall whenever the second core is busy (another process, or the wasm main thread between kernels) —
-// up to 100× slower on small GEMMs — and even on the idle machine (load 0.5) 2 threads made every timing
-// net's training step slower (LeNet 24 → 31 ms, MLP 18 → 19 ms, CIFAR-10 quick 163 → 326 ms with `kdnet time`;
-// OMP_WAIT_POLICY=PASSIVE or a short GOMP_SPINCOUNT did not recover it), so 1 thread is the default.
-export const DEFAULT_THREADS = 1;
+// Default: one thread per core. Measured on the idle 2-core development machine with `kdnet time` (bench/README.md):
+// 2 threads took LeNet b64's forward + backward from 14–19 to 12 ms, the MLP's from 10.5–11.6 to 8.2–9.4 ms and
+// CIFAR-10 quick's from 52 to 35 ms. (An earlier measurement said the opposite: `kdnet time` then read every
+// blob back inside the timed span, and OpenMP's spinning worker slowed those copies.) When another busy process
+// shares the cores, oneDNN's OpenMP barriers stall (up to 100× on small GEMMs): use --threads 1 there.
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
 
 let requestedThreads: number | undefined;
 
@@ -38,7 +41,7 @@ function threadSetting(): { threads: number; source: string } {
     const v = Number(process.env[name]);
     if (Number.isInteger(v) && v >= 1) return { threads: v, source: name };
   }
-  return { threads: DEFAULT_THREADS, source: 'default' };
+  return { threads: defaultThreads(), source: 'default: one per core' };
 }
 
 let active: { threads: number; source: string } | undefined;
