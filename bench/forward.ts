@@ -133,7 +133,7 @@ export async function benchForward(timingDir: string, iterations = 30): Promise<
   ]);
   const table = markdownTable(header, rows);
   const machine = machineInfo(loadBefore);
-  const peakNote = `sgemm peak (1024³ float32 matMul through tfjs, 1 thread, best of 10): ${variants.map((v) => `${v} ${peaks[v]!.toFixed(1)} GFLOP/s`).join(', ')}; shares are of ${peak.toFixed(1)}`;
+  const peakNote = `sgemm peak (1024³ float32 matMul through tfjs, ${set.threads} native thread(s), best of 10): ${variants.map((v) => `${v} ${peaks[v]!.toFixed(1)} GFLOP/s`).join(', ')}; shares are of ${peak.toFixed(1)}`;
   console.log(`forward (${set.description})`);
   console.log(table);
   console.log(peakNote);

@@ -124,7 +124,7 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   ]);
   const table = markdownTable(header, rows);
   const machine = machineInfo(loadBefore);
-  const peakNote = `sgemm peak (1024³ float32 matMul through tfjs, 1 thread, best of 10): ${variants.map((v) => `${v} ${peaks[v]!.toFixed(1)} GFLOP/s`).join(', ')}; shares are of ${peak.toFixed(1)}`;
+  const peakNote = `sgemm peak (1024³ float32 matMul through tfjs, ${set.threads} native thread(s), best of 10): ${variants.map((v) => `${v} ${peaks[v]!.toFixed(1)} GFLOP/s`).join(', ')}; shares are of ${peak.toFixed(1)}`;
   const result = {
     bench: 'train-step',
     date: new Date().toISOString(),

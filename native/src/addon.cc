@@ -3,6 +3,7 @@
 #include <dnnl.hpp>
 #include <omp.h>
 #include "kernels.h"
+#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -25,6 +26,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(info.Env(), "kdnet native: threads must be ≥ 1");
   openblas_set_num_threads(n);
+  configuredThreads() = n;
   omp_set_num_threads(n);
   return info.Env().Undefined();
 }

@@ -17,6 +17,7 @@
 #include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
+#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -139,6 +140,11 @@ Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitiv
 
 memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
 
+// Multiply-adds ×2 of the convolution (each of the three directions does as many).
+double work(const Geometry& g) {
+  return 2.0 * g.n * g.oh * g.ow * g.oc * (g.ic / (g.group > 0 ? g.group : 1)) * g.kh * g.kw;
+}
+
 }  // namespace
 
 // conv(params Int32Array, heap ArrayBuffer, in0Offset, in1Offset, outOffset[, biasOffset]) → true, or false
@@ -148,6 +154,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string key;
   const Geometry g = geometry(info, key);
+  ThreadScope threads(work(g));
   Entry& e = lookup(g, key);
   if (!e.supported) return Napi::Boolean::New(env, false);
   Heap heap(info[1]);
@@ -178,6 +185,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
 Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
   std::string key;
   const Geometry g = geometry(info, key);
+  ThreadScope threads(work(g));
   return Napi::String::New(info.Env(), lookup(g, key).impl);
 }
 
@@ -186,6 +194,7 @@ Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
 Napi::Value ConvSupported(const Napi::CallbackInfo& info) {
   std::string key;
   const Geometry g = geometry(info, key);
+  ThreadScope threads(work(g));
   return Napi::Boolean::New(info.Env(), lookup(g, key).supported);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include "heap.h"
 #include "kernels.h"
+#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -34,6 +35,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* a = heap.floats(env, arg(info, 7), (batch - 1) * aStride + m * k);
   const float* b = heap.floats(env, arg(info, 9), (batch - 1) * bStride + k * n);
   float* c = heap.floats(env, arg(info, 11), batch * m * n);
+  ThreadScope threads(2.0 * batch * m * n * k);
+  if (useOpenblas) openblas_set_num_threads(2.0 * batch * m * n * k < kSmallWork ? 1 : configuredThreads());
   const float* bias = info.Length() > 12 ? heap.floats(env, arg(info, 12), n) : nullptr;
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
   const float beta = bias ? 1.0f : 0.0f;

@@ -31,6 +31,7 @@
 #include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
+#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -50,6 +51,9 @@ struct Geometry {
   int kind, planes;
   memory::dim n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr;
 };
+
+// Window reads: what decides whether a second thread pays (see threads.h).
+double work(const Geometry& g) { return 1.0 * g.n * g.c * g.oh * g.ow * g.kh * g.kw; }
 
 bool isAvg(const Geometry& g) { return g.kind == kAvgForward || g.kind == kAvgBackward; }
 
@@ -238,6 +242,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string key;
   const Geometry g = geometry(info, key);
+  ThreadScope threads(work(g));
   Entry& e = lookup(g, key);
   if (!e.supported) return Napi::Boolean::New(env, false);
   Heap heap(info[1]);
@@ -265,6 +270,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
 Napi::Value PoolImpl(const Napi::CallbackInfo& info) {
   std::string key;
   const Geometry g = geometry(info, key);
+  ThreadScope threads(work(g));
   return Napi::String::New(info.Env(), lookup(g, key).impl);
 }
 
