@@ -12,12 +12,12 @@ import { checkError, checkFile, type NetCheck } from '../../src/net/check.js';
 import { filterNet, Phase } from '../../src/net/net-state.js';
 import { Net } from '../../src/net/net.js';
 import { loadNetFile, loadSolverFile } from '../../src/proto/load.js';
-import { blobValues, readCaffemodel, writeCaffemodel } from '../../src/proto/weights.js';
+import { blobValues, readCaffemodel } from '../../src/proto/weights.js';
 import { Solver } from '../../src/solvers/solver.js';
 import type { Message } from '../../src/proto/schema.js';
 import { expectOneError } from '../support/cli-errors.js';
-import { netFromText, tempDir, writeDatums } from '../support/data.js';
-import { CLASSES, image } from './support.js';
+import { tempDir } from '../support/data.js';
+import { CLASSES, writeTeacherAndStudent } from './support.js';
 
 const dir = tempDir('kdnet-init-');
 const file = (name: string) => path.join(dir, name);
@@ -63,15 +63,7 @@ const values = (net: Net, layer: string) => net.layer(layer).blobs.map((b) => Fl
 beforeAll(async () => {
   await initBackend('cpu', true);
   setLogSink(() => {});
-  await writeDatums(file('lmdb'), 'lmdb', Array.from({ length: 8 }, (_, i) => ({ channels: 1, height: 4, width: 4, data: image(i), label: i % CLASSES })));
-  fs.writeFileSync(file('teacher.prototxt'), teacherText);
-  fs.writeFileSync(file('student.prototxt'), studentText(file('lmdb')));
-  const teacher = netFromText(teacherText, Phase.TEST, 7);
-  try {
-    writeCaffemodel(teacher, file('teacher.caffemodel'));
-  } finally {
-    teacher.dispose();
-  }
+  await writeTeacherAndStudent(dir, teacherText, studentText);
 });
 
 /** The generated net and solver check clean; teacher layers frozen by name; loss weights as asked. */

@@ -2,7 +2,9 @@
 // old recipes as their authors wrote them, and a few-iteration training run through the library's Solver.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeDatums } from '../support/data.js';
+import { netFromText, writeDatums } from '../support/data.js';
+import { Phase } from '../../src/net/net-state.js';
+import { writeCaffemodel } from '../../src/proto/weights.js';
 import { parseCaffeText } from '../../src/proto/text.js';
 import { Solver } from '../../src/solvers/solver.js';
 import { setLogSink } from '../../src/log.js';
@@ -40,6 +42,23 @@ export async function writeDatabases(dir: string): Promise<void> {
   await writeDatums(path.join(dir, 'train_lmdb'), 'lmdb', ids.map((i) => ({ channels: 1, height: 4, width: 4, data: image(i), label: i % CLASSES })));
   await writeDatums(path.join(dir, 'soft_probs_lmdb'), 'lmdb', ids.map((i) => floats(softmaxAt(teacherLogits(i), T))));
   await writeDatums(path.join(dir, 'soft_logits_lmdb'), 'lmdb', ids.map((i) => floats(teacherLogits(i))));
+}
+
+/**
+ * What `kdnet distill init` reads, written into `dir`: an 8-record LMDB (`lmdb`), teacher.prototxt with its
+ * teacher.caffemodel (filled with seed 7), and student.prototxt reading that LMDB.
+ */
+export async function writeTeacherAndStudent(dir: string, teacherText: string, studentText: (source: string) => string): Promise<void> {
+  const lmdb = path.join(dir, 'lmdb');
+  await writeDatums(lmdb, 'lmdb', Array.from({ length: 8 }, (_, i) => ({ channels: 1, height: 4, width: 4, data: image(i), label: i % CLASSES })));
+  fs.writeFileSync(path.join(dir, 'teacher.prototxt'), teacherText);
+  fs.writeFileSync(path.join(dir, 'student.prototxt'), studentText(lmdb));
+  const teacher = netFromText(teacherText, Phase.TEST, 7);
+  try {
+    writeCaffemodel(teacher, path.join(dir, 'teacher.caffemodel'));
+  } finally {
+    teacher.dispose();
+  }
 }
 
 /** Recipe 1: the 2015 caffe-users net (V1), teacher and student together, CROSS_ENTROPY_LOSS. */

@@ -8,17 +8,15 @@ import { initBackend } from '../../src/backend/select.js';
 import { runCli } from '../../src/cli/main.js';
 import { bufferIO } from '../../src/cli/io.js';
 import { setLogSink } from '../../src/log.js';
-import { Phase } from '../../src/net/net-state.js';
 import { parseCaffeText } from '../../src/proto/text.js';
-import { writeCaffemodel } from '../../src/proto/weights.js';
 import type { Message } from '../../src/proto/schema.js';
 import { initDistillation } from '../../src/distill/init.js';
 import { withTemperature } from '../../src/distill/sweep-rewrite.js';
 import { parseTemperatures } from '../../src/distill/sweep.js';
 import { KdnetError } from '../../src/errors.js';
 import { expectOneError } from '../support/cli-errors.js';
-import { netFromText, tempDir, writeDatums } from '../support/data.js';
-import { CLASSES, image } from './support.js';
+import { tempDir } from '../support/data.js';
+import { CLASSES, writeTeacherAndStudent } from './support.js';
 
 const dir = tempDir('kdnet-sweep-');
 const file = (name: string) => path.join(dir, name);
@@ -123,12 +121,7 @@ layer { name: "accuracy" type: "Accuracy" bottom: "s_ip" bottom: "label" top: "a
   beforeAll(async () => {
     await initBackend('cpu', true);
     setLogSink(() => {});
-    await writeDatums(file('lmdb'), 'lmdb', Array.from({ length: 8 }, (_, i) => ({ channels: 1, height: 4, width: 4, data: image(i), label: i % CLASSES })));
-    fs.writeFileSync(file('teacher.prototxt'), teacherText);
-    fs.writeFileSync(file('student.prototxt'), studentText(file('lmdb')));
-    const teacher = netFromText(teacherText, Phase.TEST, 7);
-    writeCaffemodel(teacher, file('teacher.caffemodel'));
-    teacher.dispose();
+    await writeTeacherAndStudent(dir, teacherText, studentText);
     const composed = initDistillation({ teacher: file('teacher.prototxt'), teacherWeights: file('teacher.caffemodel'), student: file('student.prototxt'), temperature: 4, alpha: 0.3, out: file('composed') });
     // A short schedule: the whole 8-record test set per pass; max_iter 5 is no multiple of test_interval 4,
     // so the sweep's own final test pass runs.
