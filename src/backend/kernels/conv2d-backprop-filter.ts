@@ -4,14 +4,14 @@
 // ([OH, OW, N, O]) and the forward strides become dilations. That runs on wasm's fast Conv2D (XNNPACK).
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, spatialPadding, nhwcPad, pair } from './replace.js';
+import { asTensor, kernelReplacement, spatialPadding, nhwcPad, pair, type Pad } from './replace.js';
 
 export function conv2dBackpropFilterViaConv2d(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
   strides: number | [number, number],
-  pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number,
+  pad: Pad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {

@@ -4,14 +4,14 @@
 // channels swapped: dx[i] = Σ_t u[i + top − t]·w[t] = Σ_t' upad[i + t']·w[kh−1−t'].
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, nhwcPad, pair, windowed, zeroInsert } from './replace.js';
+import { asTensor, kernelReplacement, nhwcPad, pair, windowed, zeroInsert, type Pad } from './replace.js';
 
 export function conv2dBackpropInputViaConv2d(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   inputShape: [number, number, number, number],
   strides: number | [number, number],
-  pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number,
+  pad: Pad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {

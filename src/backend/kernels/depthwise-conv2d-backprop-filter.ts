@@ -4,7 +4,7 @@
 // dw-th tap is kept and the batch summed out.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, spatialPadding, pair } from './replace.js';
+import { asTensor, kernelReplacement, spatialPadding, pair, type Pad } from './replace.js';
 
 export function depthwiseBackpropFilterViaDepthwise(
   x: tf.Tensor4D,
@@ -12,7 +12,7 @@ export function depthwiseBackpropFilterViaDepthwise(
   filterShape: [number, number, number, number],
   strides: number | [number, number],
   dilations: number | [number, number],
-  pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number,
+  pad: Pad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {

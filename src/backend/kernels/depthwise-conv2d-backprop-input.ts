@@ -4,7 +4,7 @@
 // dy channel), summed over the m channels that came from each input channel.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
-import { asTensor, kernelReplacement, pair, windowed, zeroInsert } from './replace.js';
+import { asTensor, kernelReplacement, pair, windowed, zeroInsert, type Pad } from './replace.js';
 
 export function depthwiseBackpropInputViaDepthwise(
   dy: tf.Tensor4D,
@@ -12,7 +12,7 @@ export function depthwiseBackpropInputViaDepthwise(
   inputShape: [number, number, number, number],
   strides: number | [number, number],
   dilations: number | [number, number],
-  pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number,
+  pad: Pad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {

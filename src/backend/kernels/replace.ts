@@ -56,7 +56,8 @@ export function asTensor<R extends tf.Rank = tf.Rank>(info: tf.TensorInfo): tf.T
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }
 
-type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
+/** A tfjs conv/pool `pad` attribute. */
+export type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 
 /** A conv `pad` attribute given for NCHW data, as the NHWC kernels expect it (explicit padding is per axis). */
 export function nhwcPad(pad: Pad): Pad {

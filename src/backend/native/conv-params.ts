@@ -2,15 +2,13 @@
 // backprops NHWC (or NCHW) activations and HWIO filters; tfjs' own computeConv2DInfo resolves strides,
 // 'same'/'valid'/explicit padding and rounding exactly as the wasm kernels do, so both paths agree.
 import * as tf from '@tensorflow/tfjs-core';
-import { nhwcPad } from '../kernels/replace.js';
+import { nhwcPad, type Pad } from '../kernels/replace.js';
 
 export const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
   BackwardFilter = 2,
 }
-
-type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 
 export interface ConvCall {
   kind: ConvKind;

@@ -6,6 +6,7 @@
 // it replaced.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAddon } from './addon.js';
+import type { Pad } from '../kernels/replace.js';
 import { disposeOutput, heapBuffer, isHeapBackend, makeFloatOutput, offsetOf } from './heap.js';
 import { explicitPad, type CaffePoolAttrs } from '../kernels/pool-windows.js';
 
@@ -17,8 +18,6 @@ export const enum PoolKind {
   AvgForward = 3,
   AvgBackward = 4,
 }
-
-type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 
 export interface PoolCall {
   kind: PoolKind;
