@@ -17,7 +17,6 @@
 #include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
-#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -128,22 +127,21 @@ std::unique_ptr<Entry> build(const Geometry& g) {
 }
 
 Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
-  auto p = info[0].As<Napi::Int32Array>();
-  if (p.ElementLength() != kParams) throw Napi::TypeError::New(info.Env(), "kdnet native: conv expects 22 parameters");
-  const int32_t* v = p.Data();
-  key.assign(reinterpret_cast<const char*>(v), kParams * sizeof(int32_t));
+  const int32_t* v = callParams(info, kParams, "conv", key);
   return Geometry{v[0],  v[1],  v[2],  v[3],  v[4],  v[5],  v[6],  v[7],  v[8],  v[9],  v[10],
                   v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21]};
 }
 
-Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitive<Entry>(key, g, build); }
-
-memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
 
 // Multiply-adds ×2 of the convolution (each of the three directions does as many).
 double work(const Geometry& g) {
   return 2.0 * g.n * g.oh * g.ow * g.oc * (g.ic / (g.group > 0 ? g.group : 1)) * g.kh * g.kw;
 }
+
+// A conv call's geometry and cached entry, under its thread count (primitive-cache.h).
+struct Call : PrimitiveCall<Entry, Geometry> {
+  explicit Call(const Napi::CallbackInfo& info) : PrimitiveCall(info, geometry, work, build) {}
+};
 
 }  // namespace
 
@@ -152,10 +150,8 @@ double work(const Geometry& g) {
 // read by the forward, or the bias gradient written by the filter gradient.
 Napi::Value Conv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string key;
-  const Geometry g = geometry(info, key);
-  ThreadScope threads(work(g));
-  Entry& e = lookup(g, key);
+  const Call call(info);
+  Entry& e = call.entry;
   if (!e.supported) return Napi::Boolean::New(env, false);
   Heap heap(info[1]);
   float* in0 = heap.floats(env, arg(info, 2), elements(e.in0.user));
@@ -183,19 +179,13 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
 
 // convImpl(params) → oneDNN's implementation name for this geometry ("" when unsupported): for reports.
 Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
-  std::string key;
-  const Geometry g = geometry(info, key);
-  ThreadScope threads(work(g));
-  return Napi::String::New(info.Env(), lookup(g, key).impl);
+  return Napi::String::New(info.Env(), Call(info).entry.impl);
 }
 
 // convSupported(params) → whether oneDNN takes this geometry (builds and caches the primitive): lets a caller
 // choose its path before allocating anything.
 Napi::Value ConvSupported(const Napi::CallbackInfo& info) {
-  std::string key;
-  const Geometry g = geometry(info, key);
-  ThreadScope threads(work(g));
-  return Napi::Boolean::New(info.Env(), lookup(g, key).supported);
+  return Napi::Boolean::New(info.Env(), Call(info).entry.supported);
 }
 
 int DnnlThreads() { return omp_get_max_threads(); }

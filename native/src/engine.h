@@ -9,6 +9,9 @@ inline dnnl::engine& cpu() {
   return e;
 }
 
+/** Float count of a memory descriptor's buffer. */
+inline dnnl::memory::dim elements(const dnnl::memory::desc& d) { return static_cast<dnnl::memory::dim>(d.get_size() / sizeof(float)); }
+
 inline dnnl::stream& stream() {
   static dnnl::stream s(cpu());
   return s;

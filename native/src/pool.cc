@@ -31,7 +31,6 @@
 #include "primitive-cache.h"
 #include "heap.h"
 #include "kernels.h"
-#include "threads.h"
 
 namespace kdnet {
 namespace {
@@ -148,18 +147,17 @@ std::unique_ptr<Entry> build(const Geometry& g) {
 }
 
 Geometry geometry(const Napi::CallbackInfo& info, std::string& key) {
-  auto p = info[0].As<Napi::Int32Array>();
-  if (p.ElementLength() != kParams) throw Napi::TypeError::New(info.Env(), "kdnet native: pool expects 16 parameters");
-  const int32_t* v = p.Data();
-  key.assign(reinterpret_cast<const char*>(v), kParams * sizeof(int32_t));
+  const int32_t* v = callParams(info, kParams, "pool", key);
   Geometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
   if (g.kind < kMaxForward || g.kind > kAvgBackward) throw Napi::TypeError::New(info.Env(), "kdnet native: unknown pooling kind");
   return g;
 }
 
-Entry& lookup(const Geometry& g, const std::string& key) { return cachedPrimitive<Entry>(key, g, build); }
+// A pooling call's geometry and cached entry, under its thread count (primitive-cache.h).
+struct Call : PrimitiveCall<Entry, Geometry> {
+  explicit Call(const Napi::CallbackInfo& info) : PrimitiveCall(info, geometry, work, build) {}
+};
 
-memory::dim elements(const memory::desc& d) { return static_cast<memory::dim>(d.get_size() / sizeof(float)); }
 
 // True when some window had nothing above -FLT_MAX (oneDNN's starting value; also true for NaN).
 bool hasEmptyWindow(const float* y, memory::dim count) {
@@ -240,10 +238,9 @@ void runAvg(const Geometry& g, Entry& e, memory& in, memory& out) {
 // out = dx. AvgBackward: in1 = dy, out = dx (in0 unused).
 Napi::Value Pool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string key;
-  const Geometry g = geometry(info, key);
-  ThreadScope threads(work(g));
-  Entry& e = lookup(g, key);
+  const Call call(info);
+  const Geometry& g = call.g;
+  Entry& e = call.entry;
   if (!e.supported) return Napi::Boolean::New(env, false);
   Heap heap(info[1]);
   const bool backward = g.kind == kMaxBackward || g.kind == kAvgBackward;
@@ -268,10 +265,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
 
 // poolImpl(params) → oneDNN's implementation name(s) for this geometry ("" when unsupported): for reports.
 Napi::Value PoolImpl(const Napi::CallbackInfo& info) {
-  std::string key;
-  const Geometry g = geometry(info, key);
-  ThreadScope threads(work(g));
-  return Napi::String::New(info.Env(), lookup(g, key).impl);
+  return Napi::String::New(info.Env(), Call(info).entry.impl);
 }
 
 }  // namespace kdnet

@@ -1,10 +1,13 @@
 // oneDNN primitives cached per call geometry (the kernel's int32 parameters as the key): building a primitive
 // JIT-compiles code, so it happens once per shape, not once per call.
 #pragma once
+#include <napi.h>
 #include <dnnl.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include "threads.h"
 
 namespace kdnet {
 
@@ -24,5 +27,29 @@ Entry& cachedPrimitive(const std::string& key, const Geometry& g, Build build) {
   }
   return *cache.emplace(key, std::move(e)).first->second;
 }
+
+// A kernel call's int32 parameters (its first argument), checked to be `count` of them; their bytes become `key`.
+inline const int32_t* callParams(const Napi::CallbackInfo& info, size_t count, const char* kernel, std::string& key) {
+  auto p = info[0].As<Napi::Int32Array>();
+  if (p.ElementLength() != count) {
+    throw Napi::TypeError::New(info.Env(), std::string("kdnet native: ") + kernel + " expects " + std::to_string(count) + " parameters");
+  }
+  key.assign(reinterpret_cast<const char*>(p.Data()), count * sizeof(int32_t));
+  return p.Data();
+}
+
+// One call: its geometry, parsed from the parameters, and its cached entry, with the call's thread count
+// (threads.h) in force while it lives, so the primitive is built (on first use) and run under the same count.
+template <typename Entry, typename Geometry>
+struct PrimitiveCall {
+  std::string key;
+  const Geometry g;
+  const ThreadScope threads;
+  Entry& entry;
+
+  template <typename Parse, typename Work, typename Build>
+  PrimitiveCall(const Napi::CallbackInfo& info, Parse parse, Work work, Build build)
+      : g(parse(info, key)), threads(work(g)), entry(cachedPrimitive<Entry>(key, g, build)) {}
+};
 
 }  // namespace kdnet
