@@ -38,14 +38,13 @@ export const batchMatMulWasm = kernelReplacement('BatchMatMul', 'wasm', ({ input
     const direct = (a.transposeA ? size(ia) : 0) + (a.transposeB ? size(ib) : 0);
     const swapped = (a.transposeA ? 0 : size(ia)) + (a.transposeB ? 0 : size(ib)) + outSize;
     if (swapped < direct && ia.shape.length === ib.shape.length) {
-      const ct = multiply(plain(ib, !a.transposeB), plain(ia, !a.transposeA));
-      made.push(tf.engine().makeTensorFromTensorInfo(ct));
-      const c = swapLastTwo(made[made.length - 1]!);
-      return c;
+      const ct = asTensor(multiply(plain(ib, !a.transposeB), plain(ia, !a.transposeA)));
+      made.push(ct);
+      return swapLastTwo(ct);
     }
     return multiply(plain(ia, a.transposeA), plain(ib, a.transposeB));
   } finally {
-    tf.dispose(made.filter((t) => !t.isDisposed));
+    tf.dispose(made);
   }
 });
 
