@@ -7,7 +7,9 @@ import { KdnetError } from '../errors.js';
 import { log } from '../log.js';
 import { registerWorkarounds } from './workarounds.js';
 import './kernels/index.js';
-import { activateNativeKernels } from './native/index.js';
+import { activateNativeKernels, nativeStatus } from './native/index.js';
+import { threadSetting } from './native/kernel-set.js';
+import { threadedWasmUnavailable, withThreadedWasm } from './wasm-threads.js';
 import { hdf5Ready } from '../data/hdf5-file.js';
 
 const require = createRequire(import.meta.url);
@@ -38,9 +40,20 @@ async function tryTensorflow(): Promise<string | undefined> {
   return undefined;
 }
 
+// Without the native add-on, XNNPACK does the arithmetic: on more than one thread when asked (the default is
+// one per core), through tfjs' threaded wasm build (wasm-threads.ts). With the add-on, the native kernels take
+// the threads and wasm stays single-threaded.
+let threadedWasmNote: string | undefined;
+
 async function tryWasm(): Promise<boolean> {
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const threading = threadSetting();
+    if (!nativeStatus().loaded && threading.threads > 1) {
+      threadedWasmNote = threadedWasmUnavailable(wasm.version_wasm);
+      if (!threadedWasmNote && (await withThreadedWasm(wasm, threading, () => tf.setBackend('wasm')))) return true;
+      threadedWasmNote ??= `tfjs' threaded wasm build did not initialize`;
+    }
     return await tf.setBackend('wasm');
   } catch {
     return false;
@@ -86,6 +99,7 @@ export async function initBackend(requested: string | undefined = process.env.KD
   if (!quiet) {
     log.info(`Using backend ${choice.name} (${choice.reason})`);
     if (kernels) log.info(`Kernels: ${kernels.description}`);
+    if (kernels && threadedWasmNote) log.info(`wasm runs on one thread: ${threadedWasmNote}`);
   }
   return choice;
 }

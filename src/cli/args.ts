@@ -48,7 +48,7 @@ export function fileArgumentOrFlag(flag: string, positional: string | undefined,
   return file;
 }
 
-export const THREADS_HELP = 'threads of the native kernels (oneDNN/OpenBLAS); default OMP_NUM_THREADS, else OPENBLAS_NUM_THREADS, else one per core';
+export const THREADS_HELP = 'threads of the native kernels (oneDNN/OpenBLAS), or of XNNPACK on pure wasm; default OMP_NUM_THREADS, else OPENBLAS_NUM_THREADS, else one per core';
 
 /** `--threads N` (N ≥ 1) for the native kernels; call before initBackend. */
 export function applyThreadsFlag(value: string | undefined): void {

@@ -69,7 +69,11 @@ export function registerTestTime(program: Command, io: CliIO): void {
       applyThreadsFlag(o.threads);
       const choice = await initBackend(o.backend, true);
       const kernels = choice.name === 'wasm' ? kernelSet() : undefined;
-      const wasmThreads = kernels?.native ? `1 for wasm kernels, ${kernels.threads} for native kernels` : '1 (tfjs-backend-wasm in Node is single-threaded)';
+      const wasmThreads = kernels?.native
+        ? `1 for wasm kernels, ${kernels.threads} for native kernels`
+        : kernels && kernels.threads > 1
+          ? `${kernels.threads} for XNNPACK's convolutions and matmuls (tfjs' threaded wasm build), 1 for the other wasm kernels`
+          : '1 (wasm kernels on one thread)';
       const env = tf.env();
       const lines = [
         ['backend', `${choice.name} (${choice.reason})`],

@@ -7,7 +7,8 @@ import { instantiateUpdateModule, RULES, type FusedRule, type UpdateModule } fro
 const KERNEL = 'KdnetFusedUpdate';
 
 interface WasmBackendInternals {
-  wasm: { asm?: { memory?: unknown } };
+  // The single-threaded build exports its memory; the threaded one imports a shared memory it keeps here.
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
@@ -40,7 +41,7 @@ function moduleFor(backend: tf.KernelBackend): UpdateModule | undefined {
   let m = modules.get(backend);
   if (m === undefined) {
     const b = backend as unknown as Partial<WasmBackendInternals>;
-    const memory = b.wasm?.asm?.memory;
+    const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
     const usable = memory instanceof WebAssembly.Memory && typeof b.dataIdMap?.get === 'function' && typeof b.makeOutput === 'function';
     m = (usable && instantiateUpdateModule(memory)) || null;
     modules.set(backend, m);

@@ -245,8 +245,13 @@ const FUNCTIONS = (Object.keys(RULES) as FusedRule[]).flatMap((rule) => [
   { name: `${rule}Decay`, rule, decay: true },
 ]);
 
-/** The module's bytes. */
-export function updateModuleBytes(): Uint8Array<ArrayBuffer> {
+// The imported memory's limits: none for tfjs' single-threaded build; its threaded build's memory is shared,
+// and a shared import must say so and give a maximum (65536 pages, the 4 GiB tfjs declares).
+const PLAIN_MEMORY = [0x00, 0];
+const SHARED_MEMORY = [0x03, 0, ...uleb(65536)];
+
+/** The module's bytes (`shared`: import a shared memory, as tfjs' threaded wasm build has). */
+export function updateModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const types = FUNCTIONS.map(({ rule }) => {
     const spec = RULES[rule];
     const at = layout(spec.histories, spec.scalars.length);
@@ -256,7 +261,7 @@ export function updateModuleBytes(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec(types)),
-    ...section(2, vec([[...bytes('env'), ...bytes('memory'), 0x02, 0x00, 0]])),
+    ...section(2, vec([[...bytes('env'), ...bytes('memory'), 0x02, ...(shared ? SHARED_MEMORY : PLAIN_MEMORY)]])),
     ...section(3, vec(FUNCTIONS.map((_, i) => uleb(i)))),
     ...section(7, vec(FUNCTIONS.map(({ name }, i) => [...bytes(name), 0x00, ...uleb(i)]))),
     ...section(10, vec(FUNCTIONS.map(({ rule, decay }) => functionBody(rule, decay)))),
@@ -266,7 +271,8 @@ export function updateModuleBytes(): Uint8Array<ArrayBuffer> {
 /** Instantiates the module over `memory` (tfjs' wasm memory); undefined when this engine lacks wasm SIMD. */
 export function instantiateUpdateModule(memory: WebAssembly.Memory): UpdateModule | undefined {
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(updateModuleBytes()), { env: { memory } });
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(updateModuleBytes(shared)), { env: { memory } });
     return instance.exports as unknown as UpdateModule;
   } catch {
     return undefined;

@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { KernelReplacement } from '../kernels/replace.js';
 import { KdnetError } from '../../errors.js';
 import { nativeStatus, type GemmLibrary } from './addon.js';
+import { wasmThreading } from '../wasm-threads.js';
 
 const kernels: KernelReplacement[] = [];
 
@@ -35,7 +36,8 @@ export function requestThreads(n: number | undefined): void {
   if (n !== undefined && active) applyThreads();
 }
 
-function threadSetting(): { threads: number; source: string } {
+/** The thread count asked for: --threads, else OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, else one per core. */
+export function threadSetting(): { threads: number; source: string } {
   if (requestedThreads !== undefined) return { threads: requestedThreads, source: '--threads' };
   for (const name of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS']) {
     const v = Number(process.env[name]);
@@ -74,7 +76,7 @@ let installed = false;
 /** Installs the native kernels on the wasm backend when the add-on loads (idempotent); says what is active. */
 export function activateNativeKernels(): KernelSet {
   const s = nativeStatus();
-  if (!s.loaded) return { native: false, description: `wasm only: ${s.reason}`, threads: 1 };
+  if (!s.loaded) return pureWasmKernelSet(s.reason);
   if (!installed) {
     gemm = gemmLibrary();
     s.addon.setGemmLibrary(gemm);
@@ -85,10 +87,16 @@ export function activateNativeKernels(): KernelSet {
   return kernelSet();
 }
 
+function pureWasmKernelSet(reason: string): KernelSet {
+  const t = wasmThreading();
+  const pool = t && t.threads > 1 ? `; XNNPACK on ${t.threads} threads (tfjs' threaded wasm build), from ${t.source}` : '';
+  return { native: false, description: `wasm only: ${reason}${pool}`, threads: t?.threads ?? 1 };
+}
+
 /** What is active now (the add-on loaded and its kernels installed, or why not). */
 export function kernelSet(): KernelSet {
   const s = nativeStatus();
-  if (!s.loaded) return { native: false, description: `wasm only: ${s.reason}`, threads: 1 };
+  if (!s.loaded) return pureWasmKernelSet(s.reason);
   if (!installed) return { native: false, description: 'wasm only: the native kernels are not installed (backend is not wasm)', threads: 1 };
   const i = s.addon.info();
   // tfjs' own kernels first, then kdnet's (Caffe-layout) ones, each group in registration order (which depends
