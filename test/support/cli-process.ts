@@ -12,7 +12,7 @@ export const projectRequire = createRequire(path.join(projectRoot, 'package.json
  * resolve from the child's working directory. */
 export const cliFromSource = ['--import', pathToFileURL(projectRequire.resolve('tsx')).href, path.join(projectRoot, 'test', 'support', 'cli-entry.ts')];
 
-export function runCliProcess(argv: string[], cwd = projectRoot): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...cliFromSource, ...argv], { cwd, encoding: 'utf8', timeout: 300_000 });
+export function runCliProcess(argv: string[], cwd = projectRoot, env?: NodeJS.ProcessEnv): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...cliFromSource, ...argv], { cwd, encoding: 'utf8', timeout: 300_000, env: env && { ...process.env, ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
