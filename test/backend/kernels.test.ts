@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
 import { Rng } from '../../src/util/rng.js';
-import { conv2dBackpropFilterWasm } from '../../src/backend/kernels/conv2d-backprop-filter.js';
+import { conv2dBackpropFilterWasm, filterGradientPath, IM2COL_MAX_ROWS } from '../../src/backend/kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputWasm } from '../../src/backend/kernels/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterWasm } from '../../src/backend/kernels/depthwise-conv2d-backprop-filter.js';
 import { depthwiseBackpropInputWasm } from '../../src/backend/kernels/depthwise-conv2d-backprop-input.js';
@@ -109,6 +109,11 @@ describe('Conv2DBackpropFilter on wasm (missing in tfjs 4.22)', () => {
     { name: 'valid, stride 3 (rows left over)', x: normal([1, 8, 9, 2]), dy: normal([1, 2, 3, 3]), attrs: { strides: 3, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] } },
     { name: 'NCHW', x: normal([2, 3, 7, 6]), dy: normal([2, 4, 7, 6]), attrs: { strides: 1, pad: 1, dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] } },
     { name: 'NCHW, explicit padding, 3x2 stride 2x1', x: normal([2, 3, 7, 6]), dy: normal([2, 4, 4, 7]), attrs: { strides: [2, 1], pad: nchwPad(1, 1, 1, 1), dataFormat: 'NCHW', filterShape: [3, 2, 3, 4] } },
+    { name: '1 channel, 5x5 valid (LeNet conv1 in small)', x: normal([3, 12, 12, 1]), dy: normal([3, 8, 8, 5]), attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 1, 5] } },
+    // More than IM2COL_MAX_ROWS filter rows (kh·kw·C): the convolution path.
+    { name: '3x3 stride 1 pad 1, 16 channels', x: normal([2, 7, 6, 16]), dy: normal([2, 7, 6, 4]), attrs: { strides: 1, pad: pad(1, 1, 1, 1), dataFormat: 'NHWC', filterShape: [3, 3, 16, 4] } },
+    { name: '5x5 stride 2 pad 2, 8 channels', x: normal([2, 7, 6, 8]), dy: normal([2, 4, 3, 2]), attrs: { strides: 2, pad: pad(2, 2, 2, 2), dataFormat: 'NHWC', filterShape: [5, 5, 8, 2] } },
+    { name: 'NCHW, explicit padding, 3x2 stride 2x1, 24 channels', x: normal([2, 24, 7, 6]), dy: normal([2, 4, 4, 7]), attrs: { strides: [2, 1], pad: nchwPad(1, 1, 1, 1), dataFormat: 'NCHW', filterShape: [3, 2, 24, 4] } },
   ];
   for (const c of cases) {
     it(`matches cpu: ${c.name}`, async () => {
@@ -116,6 +121,14 @@ describe('Conv2DBackpropFilter on wasm (missing in tfjs 4.22)', () => {
       expect(maxDiff(await on('wasm', run), await on('cpu', run))).toBeLessThan(1e-4);
     });
   }
+  it(`takes the im2col matmul up to ${IM2COL_MAX_ROWS} filter rows, the convolution above (the cases above cover both)`, () => {
+    expect(filterGradientPath(cases[0]!.attrs.filterShape, [1, 1])).toBe('im2col'); // 3·3·3 = 27 rows
+    expect(filterGradientPath(cases[6]!.attrs.filterShape, [1, 1])).toBe('im2col'); // 5·5·1
+    expect(filterGradientPath(cases[7]!.attrs.filterShape, [1, 1])).toBe('convolution'); // 3·3·16 = 144
+    expect(filterGradientPath(cases[8]!.attrs.filterShape, [1, 1])).toBe('convolution'); // 5·5·8 = 200
+    expect(filterGradientPath(cases[9]!.attrs.filterShape, [1, 1])).toBe('convolution'); // 3·2·24 = 144
+    expect(filterGradientPath([3, 3, 3, 4], [2, 2])).toBe('convolution');
+  });
   it('is missing without the workaround', async () => {
     const x = normal([1, 5, 5, 2]);
     const run = () => kernel('Conv2DBackpropFilter', { x: t(x), dy: tf.ones([1, 3, 3, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] });
