@@ -17,7 +17,7 @@ import { initBackend } from '../dist/backend/select.js';
 import { loadNetFile } from '../dist/proto/load.js';
 import { Solver, newSolverParameter } from '../dist/solvers/solver.js';
 import { setLogSink } from '../dist/log.js';
-import { kernelSet } from '../dist/backend/native/kernel-set.js';
+import { kernelSet, threadSetting } from '../dist/backend/native/kernel-set.js';
 import { forEachKernelSet, machineInfo, markdownTable, median, warmUp, WARMUP, WARMUP_RULE, writeResults } from './peer-bench.js';
 import { gflops, netFlops, sgemmPeak } from './flops.js';
 import { PAIR, writeDistillPair } from './distill-pair.js';
@@ -33,7 +33,7 @@ interface StepTime {
 }
 
 /** Median training-step time of one net (Solver.step(1): forward, backward, SGD momentum update). */
-async function kdnetStep(file: string, iterations: number): Promise<StepTime> {
+export async function kdnetStep(file: string, iterations: number): Promise<StepTime> {
   const { message } = loadNetFile(file);
   const solver = new Solver(newSolverParameter({ net_param: message, base_lr: 0.01, momentum: 0.9, lr_policy: 'fixed', max_iter: 1000000, display: 0, snapshot_after_train: false }));
   for (const input of solver.net.inputNames) {
@@ -50,6 +50,17 @@ async function kdnetStep(file: string, iterations: number): Promise<StepTime> {
   }
   solver.dispose();
   return { ms: median(times), flops: forward + backward, warmup };
+}
+
+/** bench/train-step-child.ts with KDNET_NATIVE=0: the pure-wasm steps on tfjs' threaded build. */
+function pureWasmChild(nets: string[], iterations: number): { description: string; threads: number; peak: number; steps: Record<string, StepTime> } | { error: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'train-step-child.ts'), String(iterations), ...nets], {
+    encoding: 'utf8',
+    timeout: 1_800_000,
+    env: { ...process.env, KDNET_NATIVE: '0' },
+  });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()! };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 interface PeerResult {
@@ -87,11 +98,28 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   const nets = Object.keys(files);
   const kdnet: Record<string, Record<string, StepTime>> = {};
   const peaks: Record<string, number> = {};
+  // In this process: the native kernels, then pure wasm on tfjs' single-threaded build (the native kernels
+  // uninstalled). With the add-on and more than one thread, pure wasm as a user without the add-on runs it
+  // (tfjs' threaded build) needs a process of its own.
+  const wasmThreads = threadSetting().threads;
+  const variantName = (v: string) => (v === 'wasm' ? `wasm ${set.native ? 1 : set.threads}T` : v);
+  let threadedWasm: string | undefined;
   try {
     await forEachKernelSet(async (variant) => {
-      peaks[variant] = sgemmPeak();
-      for (const name of nets) ((kdnet[variant] ??= {})[name] = await kdnetStep(files[name]!, iterations));
+      const v = variantName(variant);
+      peaks[v] = sgemmPeak();
+      for (const name of nets) ((kdnet[v] ??= {})[name] = await kdnetStep(files[name]!, iterations));
     });
+    if (set.native && wasmThreads > 1) {
+      const child = pureWasmChild(nets.map((n) => `${n}=${files[n]}`), iterations);
+      if ('error' in child) threadedWasm = `pure wasm on ${wasmThreads} threads not measured: ${child.error}`;
+      else {
+        const v = `wasm ${child.threads}T`;
+        peaks[v] = child.peak;
+        kdnet[v] = child.steps;
+        threadedWasm = `${v}: ${child.description}`;
+      }
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -134,6 +162,7 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
     distillPair: `${PAIR.name}: teacher lenet_b64 (frozen, lr_mult 0) + student models/fashion_mnist_kd MLP 784-256-10, KnowledgeDistillation T=${PAIR.temperature} weight ${1 - PAIR.alpha}, SoftmaxWithLoss weight ${PAIR.alpha}, one net by distill init`,
     backend: 'wasm',
     kernelSet: set.description,
+    pureWasmThreaded: threadedWasm,
     threads: set.threads,
     sgemmPeakGflops: peaks,
     kdnet: Object.fromEntries(variants.map((v) => [v, Object.fromEntries(nets.map((n) => {
@@ -144,10 +173,11 @@ export async function benchTrainStep(timingDir: string, iterations = 30): Promis
   };
   console.log(`train-step (${set.description})`);
   console.log(table);
+  if (threadedWasm) console.log(threadedWasm);
   console.log(peakNote);
   if (peer.error) console.log(`PyTorch peer skipped: ${peer.error}`);
   else if (!peer.openblas) console.log(`warning: libblas.so.3 is ${peer.libblas}, not OpenBLAS: PyTorch's Linear layers run the reference BLAS (apt-get install libopenblas0-pthread)`);
   console.log(`load average ${machine.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')} before, ${machine.loadAverageAfter.map((l) => l.toFixed(1)).join(' ')} after (2 cores: anything above ~0.5 is another process)`);
-  const md = `# Training step: kdnet vs PyTorch (${result.date})\n\n${table}\n\n- kernel set: ${set.description}\n- ${peakNote}\n- FLOPs: ${result.flops}\n- distillation pair: ${result.distillPair}\n- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n- PyTorch: ${peer.error ?? `${peer.torch}, libblas ${peer.libblas}`}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.step}\n`;
+  const md = `# Training step: kdnet vs PyTorch (${result.date})\n\n${table}\n\n- kernel set: ${set.description}${threadedWasm ? `\n- ${threadedWasm}` : ''}\n- ${peakNote}\n- FLOPs: ${result.flops}\n- distillation pair: ${result.distillPair}\n- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n- PyTorch: ${peer.error ?? `${peer.torch}, libblas ${peer.libblas}`}\n- load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after\n- ${result.step}\n`;
   writeResults('train-step', result, md);
 }
