@@ -168,8 +168,10 @@ export abstract class BaseConvolutionLayer extends Layer {
     return oihwToHwio(this.oihw(w));
   }
 
-  protected addBias(y: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
-    return this.biasTerm && b ? tf.add(y, tf.reshape(b, [this.numOutput])) : y;
+  /** The forward in NHWC plus the bias (Convolution overrides it to fuse the two into one kernel). */
+  protected applyWithBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+    const y = this.apply(x, w);
+    return b ? tf.add(y, b) : y;
   }
 
   /** The three directions of the computed map, in NHWC: forward, its input gradient, its filter gradient. */
@@ -200,7 +202,7 @@ export abstract class BaseConvolutionLayer extends Layer {
     let filter: tf.Tensor4D | undefined;
     return bottoms.map((b) => {
       const x = this.nchw(b);
-      const y = this.applyNchw(x, this.oihw(params[0]!), this.bias(params)) ?? toNchw(this.addBias(this.apply(toNhwc(x), (filter ??= this.filter(params[0]!))), params[1]));
+      const y = this.applyNchw(x, this.oihw(params[0]!), this.bias(params)) ?? toNchw(this.applyWithBias(toNhwc(x), (filter ??= this.filter(params[0]!)), this.bias(params)));
       return reshapeTo(y, [...b.shape.slice(0, this.axis), ...this.topShape.slice(this.axis)]);
     });
   }

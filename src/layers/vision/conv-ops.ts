@@ -88,21 +88,30 @@ function perGroup(a: tf.Tensor4D, w: tf.Tensor4D, g: number, f: (a: tf.Tensor4D,
   ) as tf.Tensor4D;
 }
 
-/** y = conv(x, w): x [N, H, W, Ci], w [kh, kw, Ci/g, Co] → [N, OH, OW, Co]. */
-export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+/**
+ * y = conv(x, w) (+ b): x [N, H, W, Ci], w [kh, kw, Ci/g, Co], b [Co] → [N, OH, OW, Co]. Ungrouped, the bias is
+ * added inside the convolution kernel (tfjs' FusedConv2D; on wasm XNNPACK adds it as it writes the output).
+ */
+export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry, b?: tf.Tensor1D): tf.Tensor4D {
   return tf.tidy(() => {
     const ci = x.shape[3];
     const both = (g.stride[0] > 1 || g.stride[1] > 1) && dilated(g);
     const filter = both ? expandFilter(w, g.dilation) : w;
     const dil: [number, number] = both ? [1, 1] : g.dilation;
     const pad = explicitPad(g);
-    if (g.group === 1) return tf.conv2d(x, filter, g.stride, pad, 'NHWC', dil);
-    if (isDepthwise(ci, g)) {
-      const [kh, kw, , co] = filter.shape;
-      return tf.depthwiseConv2d(x, tf.reshape(filter, [kh, kw, ci, co / ci]) as tf.Tensor4D, g.stride, pad, 'NHWC', dil);
-    }
-    return perGroup(x, filter, g.group, (xi, wi) => tf.conv2d(xi, wi, g.stride, pad, 'NHWC', dil));
+    if (g.group === 1) return b ? tf.fused.conv2d({ x, filter, strides: g.stride, pad, dataFormat: 'NHWC', dilations: dil, bias: b }) : tf.conv2d(x, filter, g.stride, pad, 'NHWC', dil);
+    const y = groupedForward(x, filter, g, ci, pad, dil);
+    return b ? tf.add(y, b) : y;
   });
+}
+
+/** Grouped forward: depthwise in one kernel, other groups one convolution each. */
+function groupedForward(x: tf.Tensor4D, filter: tf.Tensor4D, g: ConvGeometry, ci: number, pad: Pad4, dil: [number, number]): tf.Tensor4D {
+  if (isDepthwise(ci, g)) {
+    const [kh, kw, , co] = filter.shape;
+    return tf.depthwiseConv2d(x, tf.reshape(filter, [kh, kw, ci, co / ci]) as tf.Tensor4D, g.stride, pad, 'NHWC', dil);
+  }
+  return perGroup(x, filter, g.group, (xi, wi) => tf.conv2d(xi, wi, g.stride, pad, 'NHWC', dil));
 }
 
 /** dx of convForward: dy [N, OH, OW, Co], w [kh, kw, Ci/g, Co] → [N, H, W, Ci] for `xShape`. */

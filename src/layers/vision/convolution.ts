@@ -15,6 +15,9 @@ export class ConvolutionLayer extends BaseConvolutionLayer {
   protected apply(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
     return convForward(x, w, this.geometry);
   }
+  protected override applyWithBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+    return convForward(x, w, this.geometry, b);
+  }
   protected applyBackwardData(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: [number, number, number, number]): tf.Tensor4D {
     return convBackwardData(dy, w, xShape, this.geometry);
   }
