@@ -86,6 +86,7 @@ export const v128 = {
   anyTrue: simd(0x53),
   i32AllTrue: simd(0xa3),
   i32Add: simd(0xae),
+  i32Mul: simd(0xb5),
   f32Add: simd(0xe4),
   f32Sub: simd(0xe5),
   f32Mul: simd(0xe6),
