@@ -49,6 +49,17 @@ async function main(): Promise<void> {
     { name: 'MaxPoolGrad LeNet pool2 [3200×8×8×1] 2×2 s2', run: poolGrad([3200, 8, 8, 1], 2, 2, 'valid') },
     { name: 'MaxPoolGrad CIFAR pool1 [3200×32×32×1] 3×3 s2', run: poolGrad([3200, 32, 32, 1], 3, 2, nhwc(0, 1, 0, 1)) },
     { name: 'MaxPoolGrad NHWC [100×32×32×32] 3×3 s2', run: poolGrad([100, 32, 32, 32], 3, 2, nhwc(0, 1, 0, 1)) },
+    { name: 'Transpose CIFAR [100×32×32×32] [0,2,3,1]', run: transpose([100, 32, 32, 32], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [100×32×32×32] [0,3,1,2]', run: transpose([100, 32, 32, 32], [0, 3, 1, 2]) },
+    { name: 'Transpose CIFAR [100×32×32×32] [1,2,0,3]', run: transpose([100, 32, 32, 32], [1, 2, 0, 3]) },
+    { name: 'Transpose CIFAR [100×16×16×32] [3,1,2,0]', run: transpose([100, 16, 16, 32], [3, 1, 2, 0]) },
+    { name: 'Transpose CIFAR [100×32×16×16] [0,2,3,1]', run: transpose([100, 32, 16, 16], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [100×8×8×64] [0,3,1,2]', run: transpose([100, 8, 8, 64], [0, 3, 1, 2]) },
+    { name: 'Transpose CIFAR [100×3×32×32] [0,2,3,1]', run: transpose([100, 3, 32, 32], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [32×32×5×5] [2,3,1,0]', run: transpose([32, 32, 5, 5], [2, 3, 1, 0]) },
+    { name: 'Transpose LeNet [64×20×24×24] [0,2,3,1]', run: transpose([64, 20, 24, 24], [0, 2, 3, 1]) },
+    { name: 'Transpose LeNet [64×8×8×50] [0,3,1,2]', run: transpose([64, 8, 8, 50], [0, 3, 1, 2]) },
+    { name: 'Transpose LeNet [500×800] [1,0]', run: transpose([500, 800], [1, 0]) },
   ];
   for (const c of cases) {
     process.env.KDNET_WASM_KERNELS = '0';

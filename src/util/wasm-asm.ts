@@ -57,6 +57,8 @@ export const op = {
   ltU: [0x49],
   geU: [0x4f],
   select: [0x1b],
+  i32Load: [0x28, 0, 0],
+  i32Store: [0x36, 0, 0],
   f32Load: [0x2a, 0, 0],
   f32Store: [0x38, 0, 0],
   f32Add: [0x92],
@@ -70,6 +72,8 @@ export const v128 = {
   const: (bytes16: number[]): Code => [...simd(0x0c), ...bytes16],
   /** Lanes of two vectors picked by 16 byte indices (0–15 the first, 16–31 the second). */
   shuffle: (lanes: number[]): Code => [...simd(0x0d), ...lanes],
+  /** shuffle by 32-bit lanes (0–3 the first vector, 4–7 the second). */
+  shuffle32: (lanes: number[]): Code => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   i32Splat: simd(0x11),
   f32Splat: simd(0x13),
   i32Extract: (lane: number): Code => [...simd(0x1b), lane],

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
 import { heapModule } from '../../src/backend/kernels/wasm-heap.js';
 import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-module.js';
-import { poolGradMismatches, POOL_CASES } from '../support/wasm-kernel-checks.js';
+import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
+import { transposeCall, transposeWasm } from '../../src/backend/kernels/transpose.js';
+import { poolGradMismatches, POOL_CASES, TRANSPOSE_CASES, transposeMismatches } from '../support/wasm-kernel-checks.js';
 import { cliFromSource, projectRequire } from '../support/cli-process.js';
 import { projectRoot } from '../support/shared.js';
 
@@ -31,6 +33,28 @@ describe('MaxPoolGrad by the wasm SIMD module', () => {
     } finally {
       delete process.env.KDNET_WASM_KERNELS;
     }
+  });
+});
+
+describe('Transpose by the wasm SIMD module', () => {
+  it('assembles over the heap and is installed over tfjs\' Transpose', () => {
+    expect(heapModule(tf.backend(), 'transpose', transposeModuleBytes)).toBeDefined();
+    expect(transposeWasm.installed).toBe(true);
+  });
+
+  it('takes the permutations of a training step (NCHW ↔ NHWC, the filter gradient\'s, weight layouts)', () => {
+    expect(transposeCall([100, 32, 32, 32], [0, 2, 3, 1])?.fn).toBe('transpose2d');
+    expect(transposeCall([100, 32, 32, 32], [0, 3, 1, 2])?.fn).toBe('transpose2dTall');
+    expect(transposeCall([100, 16, 16, 32], [3, 1, 2, 0])?.fn).toBe('transpose2dTall');
+    expect(transposeCall([100, 16, 16, 32], [1, 2, 0, 3])?.fn).toBe('swapBlocks');
+    expect(transposeCall([32, 32, 5, 5], [2, 3, 1, 0])?.fn).toBe('transpose2dTall');
+    expect(transposeCall([64, 1024], [1, 0])?.fn).toBe('transpose2d');
+    expect(transposeCall([2, 3, 4, 5], [1, 3, 0, 2])).toBeUndefined(); // stays rank 4: tfjs' kernel
+    expect(transposeCall([4, 1, 3, 2], [0, 2, 3, 1])).toBeUndefined(); // only moves a size-1 axis
+  });
+
+  it(`equals tfjs' Transpose bitwise on ${TRANSPOSE_CASES.length} shape × permutation cases, float32 and int32`, () => {
+    expect(transposeMismatches(transposeWasm.original!)).toEqual([]);
   });
 });
 

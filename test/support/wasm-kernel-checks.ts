@@ -90,3 +90,45 @@ export function poolGradMismatches(seed = 7): string[] {
   }
   return bad;
 }
+
+function permutations(n: number): number[][] {
+  if (n === 1) return [[0]];
+  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+}
+
+/** Shapes × permutations: every permutation of ranks 2–4 on odd sizes and size-1 axes, and a training step's. */
+export const TRANSPOSE_CASES: Array<{ shape: number[]; perm: number[] }> = [
+  ...[[7, 9], [1, 9], [4, 8], [13, 5]].flatMap((shape) => permutations(2).map((perm) => ({ shape, perm }))),
+  ...[[3, 6, 5], [4, 1, 8], [9, 7, 6], [5, 8, 4]].flatMap((shape) => permutations(3).map((perm) => ({ shape, perm }))),
+  ...[[3, 5, 7, 2], [1, 6, 5, 4], [2, 1, 9, 1], [4, 5, 6, 7], [5, 4, 3, 1], [2, 8, 4, 12]].flatMap((shape) => permutations(4).map((perm) => ({ shape, perm }))),
+  { shape: [3, 32, 16, 16], perm: [0, 2, 3, 1] },
+  { shape: [3, 16, 16, 32], perm: [0, 3, 1, 2] },
+  { shape: [5, 16, 16, 32], perm: [3, 1, 2, 0] },
+  { shape: [5, 9, 9, 33], perm: [1, 2, 0, 3] },
+  { shape: [3, 3, 32, 32], perm: [1, 2, 0, 3] },
+  { shape: [32, 3, 5, 5], perm: [2, 3, 1, 0] },
+  { shape: [5, 5, 32, 64], perm: [3, 2, 0, 1] },
+  { shape: [64, 1024], perm: [1, 0] },
+];
+
+/** Transpose by the registered kernel against the kernel it replaced (`original`), float32 and int32. */
+export function transposeMismatches(original: tf.KernelConfig, seed = 11): string[] {
+  const rng = new Rng(seed);
+  const bad: string[] = [];
+  const backend = tf.backend();
+  for (const { shape, perm } of TRANSPOSE_CASES) {
+    for (const dtype of ['float32', 'int32'] as const) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = dtype === 'float32' ? Float32Array.from({ length: size }, () => rng.normal()) : Int32Array.from({ length: size }, () => Math.floor((rng.uniform() - 0.5) * 2 ** 31));
+      const x = tf.tensor(values, shape, dtype);
+      const ours = tf.transpose(x, perm);
+      const info = original.kernelFunc({ inputs: { x }, attrs: { perm }, backend }) as tf.TensorInfo;
+      const theirs = tf.engine().makeTensorFromTensorInfo(info);
+      const a = new Int32Array((ours.dataSync() as Float32Array | Int32Array).slice().buffer);
+      const b = new Int32Array((theirs.dataSync() as Float32Array | Int32Array).slice().buffer);
+      if (ours.shape.join() !== theirs.shape.join() || a.length !== b.length || a.some((v, i) => v !== b[i])) bad.push(`Transpose ${dtype} [${shape}] perm [${perm}]`);
+      tf.dispose([x, ours, theirs]);
+    }
+  }
+  return bad;
+}

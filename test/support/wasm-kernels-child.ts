@@ -6,11 +6,13 @@ import { initBackend } from '../../src/backend/select.js';
 import { wasmThreading } from '../../src/backend/wasm-threads.js';
 import { heapModule, wasmHeapOf } from '../../src/backend/kernels/wasm-heap.js';
 import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-module.js';
-import { poolGradMismatches } from './wasm-kernel-checks.js';
+import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
+import { transposeWasm } from '../../src/backend/kernels/transpose.js';
+import { poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
 
 await initBackend('wasm', true);
 const heap = wasmHeapOf(tf.backend());
-const modules = heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes) !== undefined;
-const mismatches = poolGradMismatches();
+const modules = heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes) !== undefined && heapModule(tf.backend(), 'transpose', transposeModuleBytes) !== undefined;
+const mismatches = [...poolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
 console.log(JSON.stringify({ threads: wasmThreading()?.threads ?? 1, shared: heap?.memory.buffer instanceof SharedArrayBuffer, modules, mismatches }));
 process.exit(0);
