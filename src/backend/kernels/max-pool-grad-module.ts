@@ -7,7 +7,8 @@
 //  - else four neighbouring channels of one window (C ≥ 4, one contiguous load), and one window at a time
 //    (splatted into every lane) for the channels left over and for windows cut by the image's edge.
 // Per lane: with the pooled maxima m, the first element equal to m (m > -inf), and where that fails the first
-// strict maximum above -inf (also the search without maxima); -1 for none. Windows are visited in output
+// strict maximum above -inf (also the search without maxima); -1 for none. Windows are scanned backwards,
+// each search keeping the last match (bitselect, no early exit). Windows are visited in output
 // order (b, oy, ox, c), and lanes scatter in that order, so every dx element sums its diffs as the loop does.
 import { I32, V128, addTo, get, ifElse, lanes32, moduleBytes, op, set, tee, v128, whileNot, type Code, type WasmFunction } from '../../util/wasm-asm.js';
 
@@ -24,8 +25,8 @@ export const poolGradFunction = (shape: PoolGradShape, maxima: boolean) => `${sh
  * the image's width (oxHi 0: none taken four at a time).
  */
 export const POOL_GRAD_PARAMS = ['x', 'dx', 'dy', 'm', 'n', 'h', 'w', 'c', 'oh', 'ow', 'sh', 'sw', 'dh', 'dw', 'eh', 'ew', 'top', 'left', 'kw', 'oxLo', 'oxHi'] as const;
-const I32_LOCALS = ['b', 'oy', 'ox', 'ch', 'hs', 'r0', 'rows', 'xRow', 'oRow', 'ws', 'c0', 'cols', 'p', 'oAt', 'rowPtr', 'colPtr', 'r', 'q', 't', 'delta', 'lsX', 'lsO', 'rowStep', 'colStep'] as const;
-const V128_LOCALS = ['mV', 'dyV', 'valid', 'found', 'idx', 'best', 'v', 'cur', 'offGather', 'offChannels', 'offNone', 'strict'] as const;
+const I32_LOCALS = ['b', 'oy', 'ox', 'ch', 'hs', 'r0', 'rows', 'xRow', 'oRow', 'ws', 'c0', 'cols', 'p', 'oAt', 'rowPtr', 'colPtr', 'r', 'q', 't', 'delta', 'lsX', 'lsO', 'rowStep', 'colStep', 'k'] as const;
+const V128_LOCALS = ['mV', 'dyV', 'valid', 'found', 'idx', 'best', 'v', 'cur', 'offGather', 'offChannels', 'offNone', 'strict', 'colStepV', 'offGatherO', 'offPartial', 'offPartialO'] as const;
 type Name = (typeof POOL_GRAD_PARAMS)[number] | (typeof I32_LOCALS)[number] | (typeof V128_LOCALS)[number];
 const at = Object.fromEntries([...POOL_GRAD_PARAMS, ...I32_LOCALS, ...V128_LOCALS].map((name, i) => [name, i])) as Record<Name, number>;
 const g = (name: Name) => get(at[name]);
@@ -42,6 +43,8 @@ interface Lanes {
   offsets: Name;
   /** Lanes that are windows of their own (1: one window splatted). */
   count: number;
+  /** A local holding how many of the lanes are windows, when fewer than `count` may be. */
+  limit?: Name;
 }
 
 const f32At = (addr: Code): Code => [...addr, ...op.f32Load];
@@ -50,9 +53,16 @@ const gather = (addr: Code, stride: Name): Code => [
   ...[1, 2, 3].flatMap((j) => [...f32At([...addr, ...g(stride), ...i32(j), ...op.mul, ...op.add]), ...v128.f32Replace(j)]),
 ];
 const oAddr = (base: Name): Code => [...g(base), ...g('oAt'), ...op.add];
+/** Four lanes at addr plus each lane of the offsets in local `offsets`. */
+const gatherBy = (addr: Code, offsets: Name): Code => [
+  ...f32At(addr), ...v128.f32Splat,
+  ...[1, 2, 3].flatMap((j) => [...f32At([...addr, ...g(offsets), ...v128.i32Extract(j), ...op.add]), ...v128.f32Replace(j)]),
+];
 
 const single: Lanes = { x: (ptr) => [...f32At(g(ptr)), ...v128.f32Splat], o: (base) => [...f32At(oAddr(base)), ...v128.f32Splat], offsets: 'offNone', count: 1 };
 const channels: Lanes = { x: (ptr) => [...g(ptr), ...v128.load], o: (base) => [...oAddr(base), ...v128.load], offsets: 'offChannels', count: 4 };
+/** Fewer than four output columns (k of them) before the edge: lanes from k on repeat lane 0. */
+const partial: Lanes = { x: (ptr) => gatherBy(g(ptr), 'offPartial'), o: (base) => gatherBy(oAddr(base), 'offPartialO'), offsets: 'offPartial', count: 4, limit: 'k' };
 const columnLanes = (shape: PoolGradShape): Lanes => ({
   x:
     shape === 'c1s1'
@@ -67,34 +77,38 @@ const columnLanes = (shape: PoolGradShape): Lanes => ({
 
 const NEG_INF = 0xff800000;
 
-/** Runs `body` on every element of the window at p (rows × cols; v: the lanes' values, cur: their addresses). */
+/**
+ * Runs `body` on every element of the window at p (rows × cols), LAST first (v: the lanes' values, cur: their
+ * addresses), so that a search keeping the last element it accepts keeps the first in scan order.
+ */
 function eachElement(L: Lanes, body: Code): Code {
+  const element = [
+    ...L.x('colPtr'), ...s('v'),
+    ...body,
+    ...addTo(at.colPtr, [...i32(0), ...g('colStep'), ...op.sub]),
+    ...g('cur'), ...g('colStepV'), ...v128.i32Sub, ...s('cur'),
+  ];
+  const rowStart = [...g('rowPtr'), ...s('colPtr'), ...g('rowPtr'), ...v128.i32Splat, ...g(L.offsets), ...v128.i32Add, ...s('cur')];
+  const columns = [...rowStart, ...g('cols'), ...s('q'), ...whileNot([...g('q'), ...op.eqz], [...element, ...addTo(at.q, i32(-1))])];
   return [
-    ...g('p'), ...s('rowPtr'), ...g('rows'), ...s('r'),
-    ...whileNot([...g('r'), ...op.eqz], [
-      ...g('rowPtr'), ...s('colPtr'), ...g('cols'), ...s('q'),
-      ...whileNot([...g('q'), ...op.eqz], [
-        ...L.x('colPtr'), ...s('v'),
-        ...g('colPtr'), ...v128.i32Splat, ...g(L.offsets), ...v128.i32Add, ...s('cur'),
-        ...body,
-        ...addTo(at.colPtr, g('colStep')),
-        ...addTo(at.q, i32(-1)),
-      ]),
-      ...addTo(at.rowPtr, g('rowStep')),
-      ...addTo(at.r, i32(-1)),
-    ]),
+    // The last element: p + (rows − 1)·rowStep + (cols − 1)·colStep.
+    ...g('p'), ...g('rows'), ...i32(-1), ...op.add, ...g('rowStep'), ...op.mul, ...op.add, ...g('cols'), ...i32(-1), ...op.add, ...g('colStep'), ...op.mul, ...op.add, ...s('rowPtr'),
+    ...g('rows'), ...s('r'),
+    ...whileNot([...g('r'), ...op.eqz], [...columns, ...addTo(at.rowPtr, [...i32(0), ...g('rowStep'), ...op.sub]), ...addTo(at.r, i32(-1))]),
   ];
 }
 
-/** idx := each lane's first strict maximum above -inf (-1: none). */
+/** strict := each lane's first maximum above -inf (-1: none): scanning backwards, the last v ≥ the best so far. */
 const strictSearch = (L: Lanes): Code => [
   ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...s('best'),
   ...lanes32([-1, -1, -1, -1]), ...s('strict'),
   ...eachElement(L, [
-    ...g('v'), ...g('best'), ...v128.f32Gt, ...s('found'),
+    ...g('v'), ...g('best'), ...v128.f32Ge, ...s('found'),
     ...g('v'), ...g('best'), ...g('found'), ...v128.bitselect, ...s('best'),
     ...g('cur'), ...g('strict'), ...g('found'), ...v128.bitselect, ...s('strict'),
   ]),
+  // -inf was accepted too (v ≥ -inf): nothing above it means none.
+  ...g('strict'), ...lanes32([-1, -1, -1, -1]), ...g('best'), ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...v128.f32Gt, ...v128.bitselect, ...s('strict'),
 ];
 
 /** One group of windows: find each lane's element, then add its dy there, lane by lane. */
@@ -102,16 +116,10 @@ function windows(L: Lanes, maxima: boolean): Code {
   const search = maxima
     ? [
         ...L.o('m'), ...s('mV'),
-        ...g('mV'), ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...v128.f32Gt, ...s('valid'),
-        // Lanes without a usable maximum start as found so that nothing matches there.
-        ...g('valid'), ...v128.not, ...s('found'),
         ...lanes32([-1, -1, -1, -1]), ...s('idx'),
-        ...eachElement(L, [
-          ...g('v'), ...g('mV'), ...v128.f32Eq, ...g('found'), ...v128.andNot, ...s('v'), // v: the new matches
-          ...g('cur'), ...g('idx'), ...g('v'), ...v128.bitselect, ...s('idx'),
-          ...g('found'), ...g('v'), ...v128.or, ...s('found'),
-        ]),
-        ...g('found'), ...g('valid'), ...v128.and, ...s('valid'),
+        ...eachElement(L, [...g('cur'), ...g('idx'), ...g('v'), ...g('mV'), ...v128.f32Eq, ...v128.bitselect, ...s('idx')]),
+        // Found where the maximum is usable (above -inf, not NaN) and matched; elsewhere the strict search.
+        ...g('mV'), ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...v128.f32Gt, ...g('idx'), ...lanes32([-1, -1, -1, -1]), ...v128.i32Ne, ...v128.and, ...s('valid'),
         ...ifElse([...g('valid'), ...v128.i32AllTrue, ...op.eqz], [
           ...strictSearch(L),
           ...g('idx'), ...g('strict'), ...g('valid'), ...v128.bitselect, ...s('idx'),
@@ -119,7 +127,7 @@ function windows(L: Lanes, maxima: boolean): Code {
       ]
     : [...strictSearch(L), ...g('strict'), ...s('idx')];
   const scatter = Array.from({ length: L.count }, (_, j) =>
-    ifElse([...g('idx'), ...v128.i32Extract(j), ...tee(at.t), ...i32(-1), ...op.ne], [
+    ifElse([...g('idx'), ...v128.i32Extract(j), ...tee(at.t), ...i32(-1), ...op.ne, ...(L.limit && j > 1 ? [...g(L.limit), ...i32(j), ...op.gtS, ...op.and] : [])], [
       ...g('t'), ...g('delta'), ...op.add, ...tee(at.t),
       ...g('t'), ...op.f32Load, ...g('dyV'), ...v128.f32Extract(j), ...op.f32Add, ...op.f32Store,
     ]),
@@ -147,12 +155,21 @@ function gradFunction(shape: PoolGradShape, maxima: boolean): WasmFunction {
     ...bytesOf([...g('ox'), ...g('c'), ...op.mul, ...g('ch'), ...op.add]), ...g('oRow'), ...op.add, ...s('oAt'),
     ...windows(lanes, maxima),
   ];
-  const fourColumns = [
+  // Output columns ox.. inside the width, `count` of them (four, or the k < 4 left before oxHi).
+  const columns = (lanes: Lanes, count: Code): Code => [
     ...g('kw'), ...s('cols'),
     ...g('ox'), ...g('sw'), ...op.mul, ...g('left'), ...op.sub, ...s('c0'),
     ...i32(0), ...s('ch'),
-    ...whileNot([...g('ch'), ...g('c'), ...op.geS], [...channel(L), ...addTo(at.ch, i32(1))]),
-    ...addTo(at.ox, i32(4)),
+    ...whileNot([...g('ch'), ...g('c'), ...op.geS], [...channel(lanes), ...addTo(at.ch, i32(1))]),
+    ...addTo(at.ox, count),
+  ];
+  const fewerColumns = [
+    ...g('oxHi'), ...g('ox'), ...op.sub, ...s('k'),
+    // Lanes from k on repeat lane 0's addresses (read, never written).
+    ...g('k'), ...v128.i32Splat, ...lanes32([0, 1, 2, 3]), ...v128.i32GtS, ...s('v'),
+    ...g('offGather'), ...g('v'), ...v128.and, ...s('offPartial'),
+    ...g('offGatherO'), ...g('v'), ...v128.and, ...s('offPartialO'),
+    ...columns(partial, g('k')),
   ];
   const oneColumn = [
     ...g('ox'), ...g('sw'), ...op.mul, ...g('left'), ...op.sub, ...s('ws'),
@@ -171,7 +188,8 @@ function gradFunction(shape: PoolGradShape, maxima: boolean): WasmFunction {
     ...bytesOf([...g('b'), ...g('oh'), ...op.mul, ...g('oy'), ...op.add, ...g('ow'), ...op.mul, ...g('c'), ...op.mul]), ...s('oRow'),
     ...i32(0), ...s('ox'),
     ...whileNot([...g('ox'), ...g('ow'), ...op.geS], [
-      ...ifElse([...g('ox'), ...g('oxLo'), ...op.geS, ...g('ox'), ...i32(4), ...op.add, ...g('oxHi'), ...op.leS, ...op.and], fourColumns, oneColumn),
+      ...ifElse([...g('ox'), ...g('oxLo'), ...op.geS, ...g('ox'), ...i32(4), ...op.add, ...g('oxHi'), ...op.leS, ...op.and], columns(L, i32(4)),
+        ifElse([...g('ox'), ...g('oxLo'), ...op.geS, ...g('ox'), ...i32(2), ...op.add, ...g('oxHi'), ...op.leS, ...op.and], fewerColumns, oneColumn)),
     ]),
   ];
   const body = [
@@ -182,7 +200,9 @@ function gradFunction(shape: PoolGradShape, maxima: boolean): WasmFunction {
     ...bytesOf([...g('dw'), ...g('c'), ...op.mul]), ...s('colStep'),
     // Lane offsets in x: sw·C floats apart (columns), 1 float apart (channels), none (one window).
     ...g('lsX'), ...v128.i32Splat, ...lanes32([0, 1, 2, 3]), ...v128.i32Mul, ...s('offGather'),
+    ...g('lsO'), ...v128.i32Splat, ...lanes32([0, 1, 2, 3]), ...v128.i32Mul, ...s('offGatherO'),
     ...lanes32([0, 4, 8, 12]), ...s('offChannels'),
+    ...g('colStep'), ...v128.i32Splat, ...s('colStepV'),
     ...i32(0), ...s('b'),
     ...whileNot([...g('b'), ...g('n'), ...op.geS], [
       ...i32(0), ...s('oy'),
