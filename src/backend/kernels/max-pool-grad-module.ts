@@ -2,13 +2,13 @@
 // window o] += dy[o], the same search and the same order of additions as scatterToFirstMax (max-pool-first.ts),
 // so results are bitwise equal. Four windows at once, one per v128 lane:
 //  - four neighbouring output columns of one channel where their windows lie wholly inside the image's width
-//    (kdnet pools N·C one-channel planes, C = 1; lanes are sw·C floats apart in x: one load for sw·C = 1, two
-//    loads and a shuffle for sw·C = 2, else four scalar loads);
+//    (kdnet pools N·C one-channel planes, C = 1: one load for column stride 1, two loads and a shuffle for
+//    stride 2, else four scalar loads); the two or three such columns left before the edge as one group too;
 //  - else four neighbouring channels of one window (C ≥ 4, one contiguous load), and one window at a time
 //    (splatted into every lane) for the channels left over and for windows cut by the image's edge.
 // Per lane: with the pooled maxima m, the first element equal to m (m > -inf), and where that fails the first
-// strict maximum above -inf (also the search without maxima); -1 for none. Windows are scanned backwards,
-// each search keeping the last match (bitselect, no early exit). Windows are visited in output
+// strict maximum above -inf (also the search without maxima); -1 for none. Each window is scanned backwards
+// keeping the last element accepted (a bitselect per element, no early exit). Windows are visited in output
 // order (b, oy, ox, c), and lanes scatter in that order, so every dx element sums its diffs as the loop does.
 import { I32, V128, addTo, get, ifElse, lanes32, moduleBytes, op, set, tee, v128, whileNot, type Code, type WasmFunction } from '../../util/wasm-asm.js';
 
@@ -26,7 +26,7 @@ export const poolGradFunction = (shape: PoolGradShape, maxima: boolean) => `${sh
  */
 export const POOL_GRAD_PARAMS = ['x', 'dx', 'dy', 'm', 'n', 'h', 'w', 'c', 'oh', 'ow', 'sh', 'sw', 'dh', 'dw', 'eh', 'ew', 'top', 'left', 'kw', 'oxLo', 'oxHi'] as const;
 const I32_LOCALS = ['b', 'oy', 'ox', 'ch', 'hs', 'r0', 'rows', 'xRow', 'oRow', 'ws', 'c0', 'cols', 'p', 'oAt', 'rowPtr', 'colPtr', 'r', 'q', 't', 'delta', 'lsX', 'lsO', 'rowStep', 'colStep', 'k'] as const;
-const V128_LOCALS = ['mV', 'dyV', 'valid', 'found', 'idx', 'best', 'v', 'cur', 'offGather', 'offChannels', 'offNone', 'strict', 'colStepV', 'offGatherO', 'offPartial', 'offPartialO'] as const;
+const V128_LOCALS = ['mV', 'dyV', 'valid', 'accept', 'idx', 'best', 'v', 'cur', 'offGather', 'offChannels', 'offNone', 'strict', 'colStepV', 'offGatherO', 'offPartial', 'offPartialO'] as const;
 type Name = (typeof POOL_GRAD_PARAMS)[number] | (typeof I32_LOCALS)[number] | (typeof V128_LOCALS)[number];
 const at = Object.fromEntries([...POOL_GRAD_PARAMS, ...I32_LOCALS, ...V128_LOCALS].map((name, i) => [name, i])) as Record<Name, number>;
 const g = (name: Name) => get(at[name]);
@@ -103,9 +103,9 @@ const strictSearch = (L: Lanes): Code => [
   ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...s('best'),
   ...lanes32([-1, -1, -1, -1]), ...s('strict'),
   ...eachElement(L, [
-    ...g('v'), ...g('best'), ...v128.f32Ge, ...s('found'),
-    ...g('v'), ...g('best'), ...g('found'), ...v128.bitselect, ...s('best'),
-    ...g('cur'), ...g('strict'), ...g('found'), ...v128.bitselect, ...s('strict'),
+    ...g('v'), ...g('best'), ...v128.f32Ge, ...s('accept'),
+    ...g('v'), ...g('best'), ...g('accept'), ...v128.bitselect, ...s('best'),
+    ...g('cur'), ...g('strict'), ...g('accept'), ...v128.bitselect, ...s('strict'),
   ]),
   // -inf was accepted too (v ≥ -inf): nothing above it means none.
   ...g('strict'), ...lanes32([-1, -1, -1, -1]), ...g('best'), ...lanes32([NEG_INF, NEG_INF, NEG_INF, NEG_INF]), ...v128.f32Gt, ...v128.bitselect, ...s('strict'),

@@ -87,19 +87,20 @@ function transpose2d(name: string, wide: boolean): WasmFunction {
   return { name, params: Array(9).fill(I32), locals: [[9, I32], [8, V128]], body };
 }
 
+/** Rows visited in input order (reads sequential; writes A rows apart, rarely a power-of-two stride). */
 function swapBlocks(): WasmFunction {
   const [pin, pout, A, B, E] = [0, 1, 2, 3, 4];
   const [a, b, k, src, dst, rowBytes, stride] = [5, 6, 7, 8, 9, 10, 11];
   const g = get;
   const body = [
     ...bytesOf(g(E)), ...set(rowBytes),
-    ...g(B), ...g(rowBytes), ...op.mul, ...set(stride),
-    ...g(pout), ...set(dst),
-    ...i32(0), ...set(b),
-    ...whileNot([...g(b), ...g(B), ...op.geS], [
-      ...g(pin), ...g(b), ...g(rowBytes), ...op.mul, ...op.add, ...set(src),
-      ...i32(0), ...set(a),
-      ...whileNot([...g(a), ...g(A), ...op.geS], [
+    ...g(A), ...g(rowBytes), ...op.mul, ...set(stride),
+    ...g(pin), ...set(src),
+    ...i32(0), ...set(a),
+    ...whileNot([...g(a), ...g(A), ...op.geS], [
+      ...g(pout), ...g(a), ...g(rowBytes), ...op.mul, ...op.add, ...set(dst),
+      ...i32(0), ...set(b),
+      ...whileNot([...g(b), ...g(B), ...op.geS], [
         ...i32(0), ...set(k),
         ...whileNot([...g(k), ...i32(16), ...op.add, ...g(rowBytes), ...op.gtS], [
           ...g(dst), ...g(k), ...op.add, ...g(src), ...g(k), ...op.add, ...v128.load, ...v128.store, ...addTo(k, i32(16)),
@@ -107,9 +108,9 @@ function swapBlocks(): WasmFunction {
         ...whileNot([...g(k), ...g(rowBytes), ...op.geS], [
           ...g(dst), ...g(k), ...op.add, ...g(src), ...g(k), ...op.add, ...op.i32Load, ...op.i32Store, ...addTo(k, i32(4)),
         ]),
-        ...addTo(src, g(stride)), ...addTo(dst, g(rowBytes)), ...addTo(a, i32(1)),
+        ...addTo(src, g(rowBytes)), ...addTo(dst, g(stride)), ...addTo(b, i32(1)),
       ]),
-      ...addTo(b, i32(1)),
+      ...addTo(a, i32(1)),
     ]),
   ];
   return { name: 'swapBlocks', params: Array(5).fill(I32), locals: [[7, I32]], body };
