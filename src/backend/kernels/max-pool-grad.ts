@@ -7,11 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
 import { kernelReplacement } from './replace.js';
 import { makeOutput, readFloats, scatterToFirstMax } from './max-pool-first.js';
-import { heapModule } from './wasm-heap.js';
+import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
 import { poolGradFunction, poolGradModuleBytes, type PoolGradModule, type PoolGradShape } from './max-pool-grad-module.js';
-
-/** KDNET_WASM_KERNELS=0: the JavaScript loop instead of the SIMD module (for comparison). */
-export const wasmKernelsDisabled = () => /^(0|off|false)$/i.test(process.env.KDNET_WASM_KERNELS?.trim() ?? '');
 
 /** dx by the SIMD module, or undefined when it cannot run here. */
 function simdGrad(backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo, maxima: tf.TensorInfo | undefined, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {

@@ -7,9 +7,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
 import { kernelReplacement } from './replace.js';
-import { heapModule } from './wasm-heap.js';
+import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
 import { transposeModuleBytes, type TransposeModule } from './transpose-module.js';
-import { wasmKernelsDisabled } from './max-pool-grad.js';
 
 /** `shape` and `perm` with size-1 axes dropped and axes that stay neighbours (in input and output) merged. */
 export function reducePermutation(shape: number[], perm: number[]): { shape: number[]; perm: number[] } {

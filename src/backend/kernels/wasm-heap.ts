@@ -31,6 +31,9 @@ export function wasmHeapOf(backend: tf.KernelBackend): WasmHeap | undefined {
   };
 }
 
+/** KDNET_WASM_KERNELS=0: the kernels these modules replaced run instead (MaxPoolGrad, Transpose; for comparison). */
+export const wasmKernelsDisabled = () => /^(0|off|false)$/i.test(process.env.KDNET_WASM_KERNELS?.trim() ?? '');
+
 const instances = new WeakMap<object, Map<string, unknown>>();
 
 /**
