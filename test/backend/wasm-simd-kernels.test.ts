@@ -10,7 +10,8 @@ import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-mod
 import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
 import { transposeCall, transposeWasm } from '../../src/backend/kernels/transpose.js';
 import { poolGradMismatches, POOL_CASES, TRANSPOSE_CASES, transposeMismatches } from '../support/wasm-kernel-checks.js';
-import { cliFromSource, projectRequire } from '../support/cli-process.js';
+import { pathToFileURL } from 'node:url';
+import { projectRequire } from '../support/cli-process.js';
 import { projectRoot } from '../support/shared.js';
 import { onPureWasm } from './native/support.js';
 
@@ -62,9 +63,8 @@ describe('Transpose by the wasm SIMD module', () => {
 
 describe('on tfjs\' threaded wasm build (KDNET_NATIVE=0, OMP_NUM_THREADS=2)', () => {
   it('the same checks pass in a child process over the shared memory', () => {
-    void cliFromSource;
     const tsx = projectRequire.resolve('tsx');
-    const r = spawnSync(process.execPath, ['--import', new URL(`file://${tsx}`).href, path.join(projectRoot, 'test', 'support', 'wasm-kernels-child.ts')], {
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(tsx).href, path.join(projectRoot, 'test', 'support', 'wasm-kernels-child.ts')], {
       cwd: projectRoot,
       encoding: 'utf8',
       timeout: 300_000,
