@@ -2,16 +2,10 @@
 // by Solver.applyUpdate when it can: the wasm backend and float32 tensors. It returns the new parameter value
 // and histories as new tensors, like the rule's tfjs kernels, so nothing else changes for the caller.
 import * as tf from '@tensorflow/tfjs-core';
-import { instantiateUpdateModule, RULES, type FusedRule, type UpdateModule } from './wasm-update-module.js';
+import { RULES, updateModuleBytes, type FusedRule, type UpdateModule } from './wasm-update-module.js';
+import { heapModule } from '../backend/kernels/wasm-heap.js';
 
 const KERNEL = 'KdnetFusedUpdate';
-
-interface WasmBackendInternals {
-  // The single-threaded build exports its memory; the threaded one imports a shared memory it keeps here.
-  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 export interface FusedUpdateArgs {
   rule: FusedRule;
@@ -34,32 +28,19 @@ interface Attrs {
   scalars: number[];
 }
 
-const modules = new WeakMap<object, UpdateModule | null>();
-
-/** The update module over this backend's memory; undefined when it is not tfjs-wasm or lacks wasm SIMD. */
-function moduleFor(backend: tf.KernelBackend): UpdateModule | undefined {
-  let m = modules.get(backend);
-  if (m === undefined) {
-    const b = backend as unknown as Partial<WasmBackendInternals>;
-    const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
-    const usable = memory instanceof WebAssembly.Memory && typeof b.dataIdMap?.get === 'function' && typeof b.makeOutput === 'function';
-    m = (usable && instantiateUpdateModule(memory)) || null;
-    modules.set(backend, m);
-  }
-  return m ?? undefined;
-}
+/** The update module over this backend's heap; undefined when it is not tfjs-wasm or lacks wasm SIMD. */
+const moduleFor = (backend: tf.KernelBackend) => heapModule<UpdateModule>(backend, 'fused-update', updateModuleBytes);
 
 tf.registerKernel({
   kernelName: KERNEL,
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs, backend }) => {
     const a = attrs as unknown as Attrs;
-    const b = backend as unknown as WasmBackendInternals;
-    const m = moduleFor(backend as tf.KernelBackend)!;
+    const { module: m, heap } = moduleFor(backend as tf.KernelBackend)!;
     const { param, diff, ...rest } = inputs as Record<string, tf.TensorInfo>;
     const histories = Array.from({ length: RULES[a.rule].histories }, (_, i) => rest[`history${i}`]!);
-    const outputs = [param, ...histories].map(() => b.makeOutput(param!.shape, 'float32'));
-    const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
+    const outputs = [param, ...histories].map(() => heap.makeOutput(param!.shape, 'float32'));
+    const at = heap.offsetOf;
     const n = param!.shape.reduce((x, y) => x * y, 1);
     // Numbers become float32 on the way into the wasm function, as they do in tf.scalar.
     m[a.decay ? (`${a.rule}Decay` as const) : a.rule](...[param!, diff!, ...histories, ...outputs].map(at), n, a.scale, a.decay, ...a.scalars);

@@ -17,37 +17,8 @@ export type UpdateFunction = (...args: number[]) => void;
 
 export type UpdateModule = Record<`${FusedRule}${'' | 'Decay'}`, UpdateFunction>;
 
-type Code = number[];
+import { F32, I32, V128, get, moduleBytes, set, sleb, simd, type Code, type WasmFunction } from '../util/wasm-asm.js';
 
-const uleb = (v: number): Code => {
-  const out: Code = [];
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v) byte |= 0x80;
-    out.push(byte);
-  } while (v);
-  return out;
-};
-const sleb = (v: number): Code => {
-  const out: Code = [];
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(byte & 0x40)) || (v === -1 && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-};
-const bytes = (s: string): Code => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-const vec = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const get = (i: number): Code => [0x20, ...uleb(i)];
-const set = (i: number): Code => [0x21, ...uleb(i)];
-const simd = (op: number): Code => [0xfd, ...uleb(op)];
 const TEMPS = 3;
 
 /** The arithmetic of one element (scalar) or four (SIMD), so both loops share one formula. */
@@ -205,7 +176,7 @@ function loop(at: Layout, L: Lane, end: number, body: Code): Code {
   return [0x02, 0x40, 0x03, 0x40, ...get(at.p), ...get(end), 0x4f, 0x0d, 1, ...body, ...bump, 0x0c, 0, 0x0b, 0x0b];
 }
 
-function functionBody(rule: FusedRule, decay: boolean): Code {
+function updateFunction(name: string, rule: FusedRule, decay: boolean): WasmFunction {
   const spec = RULES[rule];
   const at = layout(spec.histories, spec.scalars.length);
   const { scalar, vector } = lanes(at);
@@ -225,8 +196,8 @@ function functionBody(rule: FusedRule, decay: boolean): Code {
     };
     return [...L.keep(0, g), ...spec.body(env)];
   };
-  const locals = vec([[2, I32], [at.scalarCount + TEMPS, V128], [TEMPS, F32]]);
   const splats = Array.from({ length: at.scalarCount }, (_, i) => [...get(at.scalar(i)), ...simd(0x13), ...set(at.splat(i))]).flat();
+  const params = [...Array<number>(at.pointers + 1).fill(I32), ...Array<number>(at.scalarCount).fill(F32)];
   const code = [
     // end = p + 4n; end4 = p + 4·(n & ~3)
     ...get(at.p), ...get(at.n), 0x41, 2, 0x74, 0x6a, ...set(at.end),
@@ -234,10 +205,8 @@ function functionBody(rule: FusedRule, decay: boolean): Code {
     ...splats,
     ...loop(at, vector, at.end4, body(vector)),
     ...loop(at, scalar, at.end, body(scalar)),
-    0x0b,
   ];
-  const fn = [...locals, ...code];
-  return [...uleb(fn.length), ...fn];
+  return { name, params, locals: [[2, I32], [at.scalarCount + TEMPS, V128], [TEMPS, F32]], body: code };
 }
 
 const FUNCTIONS = (Object.keys(RULES) as FusedRule[]).flatMap((rule) => [
@@ -245,36 +214,7 @@ const FUNCTIONS = (Object.keys(RULES) as FusedRule[]).flatMap((rule) => [
   { name: `${rule}Decay`, rule, decay: true },
 ]);
 
-// The imported memory's limits: none for tfjs' single-threaded build; its threaded build's memory is shared,
-// and a shared import must say so and give a maximum (65536 pages, the 4 GiB tfjs declares).
-const PLAIN_MEMORY = [0x00, 0];
-const SHARED_MEMORY = [0x03, 0, ...uleb(65536)];
-
 /** The module's bytes (`shared`: import a shared memory, as tfjs' threaded wasm build has). */
 export function updateModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  const types = FUNCTIONS.map(({ rule }) => {
-    const spec = RULES[rule];
-    const at = layout(spec.histories, spec.scalars.length);
-    const params = [...Array<number>(at.pointers + 1).fill(I32), ...Array<number>(at.scalarCount).fill(F32)];
-    return [0x60, ...vec(params.map((t) => [t])), 0];
-  });
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec(types)),
-    ...section(2, vec([[...bytes('env'), ...bytes('memory'), 0x02, ...(shared ? SHARED_MEMORY : PLAIN_MEMORY)]])),
-    ...section(3, vec(FUNCTIONS.map((_, i) => uleb(i)))),
-    ...section(7, vec(FUNCTIONS.map(({ name }, i) => [...bytes(name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(FUNCTIONS.map(({ rule, decay }) => functionBody(rule, decay)))),
-  ]);
-}
-
-/** Instantiates the module over `memory` (tfjs' wasm memory); undefined when this engine lacks wasm SIMD. */
-export function instantiateUpdateModule(memory: WebAssembly.Memory): UpdateModule | undefined {
-  try {
-    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(updateModuleBytes(shared)), { env: { memory } });
-    return instance.exports as unknown as UpdateModule;
-  } catch {
-    return undefined;
-  }
+  return moduleBytes(FUNCTIONS.map(({ name, rule, decay }) => updateFunction(name, rule, decay)), shared);
 }

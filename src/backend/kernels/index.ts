@@ -10,3 +10,4 @@ import './conv2d.js';
 import './max-pool-caffe.js';
 import './avg-pool-caffe.js';
 import './avg-pool-caffe-grad.js';
+import './transpose.js';

@@ -1,0 +1,73 @@
+// Per-call CPU time of kdnet's wasm SIMD kernels (MaxPoolGrad, Transpose) against what they replaced (the
+// JavaScript first-maximum loop; tfjs-wasm's own Transpose), on LeNet's and CIFAR-10 quick's shapes:
+// `KDNET_NATIVE=0 npx tsx bench/wasm-kernels.ts [REPS]`. CPU time of this process (process.cpuUsage, user +
+// system), so other load on a shared machine inflates it less than wall time; with OMP_NUM_THREADS > 1 the
+// threaded build's idle workers add nothing (these kernels run on the calling thread). Build first.
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../dist/backend/select.js';
+import { setLogSink } from '../dist/log.js';
+
+const reps = Number(process.argv[2] ?? 20);
+const nhwc = (t: number, b: number, l: number, r: number) => [[0, 0], [t, b], [l, r], [0, 0]];
+
+interface Case {
+  name: string;
+  run: () => tf.Tensor;
+}
+
+function poolGrad(shape: [number, number, number, number], k: number, s: number, pad: unknown): () => tf.Tensor {
+  const x = tf.relu(tf.randomUniform(shape, -1, 1)) as tf.Tensor4D;
+  const info = tf.backend_util.computePool2DInfo(shape, k, s, 1, pad as never);
+  const y = tf.maxPool(x, k, s, pad as never);
+  const dy = tf.randomNormal(info.outShape);
+  return () => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: k, strides: s, pad } as never) as tf.Tensor;
+}
+
+function transpose(shape: number[], perm: number[]): () => tf.Tensor {
+  const x = tf.randomNormal(shape);
+  return () => tf.transpose(x, perm);
+}
+
+/** CPU milliseconds a call, best of three rounds of `reps` calls. */
+function cpuMs(run: () => tf.Tensor): number {
+  run().dispose();
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < reps; i++) run().dispose();
+    const t = process.cpuUsage(t0);
+    best = Math.min(best, (t.user + t.system) / 1000 / reps);
+  }
+  return best;
+}
+
+async function main(): Promise<void> {
+  setLogSink(() => {});
+  await initBackend('wasm', true);
+  const cases: Case[] = [
+    { name: 'MaxPoolGrad LeNet pool1 [1280×24×24×1] 2×2 s2', run: poolGrad([1280, 24, 24, 1], 2, 2, 'valid') },
+    { name: 'MaxPoolGrad LeNet pool2 [3200×8×8×1] 2×2 s2', run: poolGrad([3200, 8, 8, 1], 2, 2, 'valid') },
+    { name: 'MaxPoolGrad CIFAR pool1 [3200×32×32×1] 3×3 s2', run: poolGrad([3200, 32, 32, 1], 3, 2, nhwc(0, 1, 0, 1)) },
+    { name: 'MaxPoolGrad NHWC [100×32×32×32] 3×3 s2', run: poolGrad([100, 32, 32, 32], 3, 2, nhwc(0, 1, 0, 1)) },
+    { name: 'Transpose CIFAR [100×32×32×32] [0,2,3,1]', run: transpose([100, 32, 32, 32], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [100×32×32×32] [0,3,1,2]', run: transpose([100, 32, 32, 32], [0, 3, 1, 2]) },
+    { name: 'Transpose CIFAR [100×32×32×32] [1,2,0,3]', run: transpose([100, 32, 32, 32], [1, 2, 0, 3]) },
+    { name: 'Transpose CIFAR [100×16×16×32] [3,1,2,0]', run: transpose([100, 16, 16, 32], [3, 1, 2, 0]) },
+    { name: 'Transpose CIFAR [100×32×16×16] [0,2,3,1]', run: transpose([100, 32, 16, 16], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [100×8×8×64] [0,3,1,2]', run: transpose([100, 8, 8, 64], [0, 3, 1, 2]) },
+    { name: 'Transpose CIFAR [100×3×32×32] [0,2,3,1]', run: transpose([100, 3, 32, 32], [0, 2, 3, 1]) },
+    { name: 'Transpose CIFAR [32×32×5×5] [2,3,1,0]', run: transpose([32, 32, 5, 5], [2, 3, 1, 0]) },
+    { name: 'Transpose LeNet [64×20×24×24] [0,2,3,1]', run: transpose([64, 20, 24, 24], [0, 2, 3, 1]) },
+    { name: 'Transpose LeNet [64×8×8×50] [0,3,1,2]', run: transpose([64, 8, 8, 50], [0, 3, 1, 2]) },
+    { name: 'Transpose LeNet [500×800] [1,0]', run: transpose([500, 800], [1, 0]) },
+  ];
+  for (const c of cases) {
+    process.env.KDNET_WASM_KERNELS = '0';
+    const before = cpuMs(c.run);
+    delete process.env.KDNET_WASM_KERNELS;
+    const after = cpuMs(c.run);
+    console.log(`${c.name.padEnd(56)} before ${before.toFixed(3).padStart(8)} ms  after ${after.toFixed(3).padStart(8)} ms  ×${(before / after).toFixed(1)}`);
+  }
+}
+
+void main();
