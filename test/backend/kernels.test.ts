@@ -7,6 +7,7 @@ import { initBackend } from '../../src/backend/select.js';
 import { Rng } from '../../src/util/rng.js';
 import { conv2dBackpropFilterWasm, filterGradientPath, IM2COL_MAX_ROWS } from '../../src/backend/kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputWasm } from '../../src/backend/kernels/conv2d-backprop-input.js';
+import { flipTaps } from '../../src/backend/kernels/flip-taps.js';
 import { depthwiseBackpropFilterWasm } from '../../src/backend/kernels/depthwise-conv2d-backprop-filter.js';
 import { depthwiseBackpropInputWasm } from '../../src/backend/kernels/depthwise-conv2d-backprop-input.js';
 import { maxPoolGradWasm } from '../../src/backend/kernels/max-pool-grad.js';
@@ -141,6 +142,14 @@ describe('Conv2DBackpropFilter on wasm (missing in tfjs 4.22)', () => {
 });
 
 describe('Conv2DBackpropInput on wasm (shipped kernel is slow)', () => {
+  it('rotates the filter by 180° in space with block copies (flipTaps), as tf.reverse on both spatial axes', async () => {
+    const w = normal([3, 2, 4, 5]);
+    const flipped = await on('wasm', () => flipTaps(t(w) as tf.Tensor4D));
+    const reversed = await on('cpu', () => tf.reverse(t(w), [0, 1]));
+    expect(flipped[0]!.shape).toEqual([3, 2, 4, 5]);
+    expect(flipped[0]!.data).toEqual(reversed[0]!.data);
+  });
+
   const cases = [
     { name: '3x3 stride 2 pad 1', dy: normal([2, 4, 3, 4]), filter: normal([3, 3, 3, 4]), attrs: { strides: 2, pad: pad(1, 1, 1, 1), dataFormat: 'NHWC', inputShape: [2, 7, 6, 3] } },
     { name: '4x4 stride 2 valid (deconvolution shape)', dy: normal([2, 3, 4, 3]), filter: normal([4, 4, 2, 3]), attrs: { strides: 2, pad: 'valid', dataFormat: 'NHWC', inputShape: [2, 8, 10, 2] } },

@@ -4,6 +4,7 @@
 // channels swapped: dx[i] = Σ_t u[i + top − t]·w[t] = Σ_t' upad[i + t']·w[kh−1−t'].
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
+import { flipTaps } from './flip-taps.js';
 import { asTensor, kernelReplacement, nhwcPad, pair, windowed, zeroInsert, type Pad } from './replace.js';
 
 export function conv2dBackpropInputViaConv2d(
@@ -23,7 +24,7 @@ export function conv2dBackpropInputViaConv2d(
     const before: [number, number] = [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left];
     const after: [number, number] = [h + kh - 1 - before[0] - u.shape[1], w + kw - 1 - before[1] - u.shape[2]];
     const win = windowed(u, before, after);
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+    const flipped = tf.transpose(flipTaps(filter), [0, 1, 3, 2]);
     return tf.conv2d(win.x, flipped as tf.Tensor4D, 1, win.pad);
   });
 }

@@ -4,6 +4,7 @@
 // dy channel), summed over the m channels that came from each input channel.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
+import { flipTaps } from './flip-taps.js';
 import { asTensor, kernelReplacement, pair, windowed, zeroInsert, type Pad } from './replace.js';
 
 export function depthwiseBackpropInputViaDepthwise(
@@ -24,7 +25,7 @@ export function depthwiseBackpropInputViaDepthwise(
     const before: [number, number] = [(kh - 1) * dh - info.padInfo.top, (kw - 1) * dw - info.padInfo.left];
     const after: [number, number] = [h + (kh - 1) * dh - before[0] - u.shape[1], w + (kw - 1) * dw - before[1] - u.shape[2]];
     const win = windowed(u, before, after);
-    const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as tf.Tensor4D;
+    const flipped = tf.reshape(flipTaps(filter), [kh, kw, c * m, 1]) as tf.Tensor4D;
     const perOutput = tf.depthwiseConv2d(win.x, flipped, 1, win.pad, 'NHWC', [dh, dw]); // [N, H, W, C·m]
     return m === 1 ? perOutput : (tf.sum(tf.reshape(perOutput, [n, h, w, c, m]), 4) as tf.Tensor4D);
   });
