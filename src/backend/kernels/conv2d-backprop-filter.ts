@@ -3,12 +3,12 @@
 // itself a convolution: batch and channels of x swap places ([C, H, W, N]), dy becomes the filter
 // ([OH, OW, N, O]) and the forward strides become dilations. That runs on wasm's fast Conv2D (XNNPACK).
 // A filter with few rows (kh·kw·C, a first layer on 1–3 image channels) makes that a convolution with a tiny
-// output and a huge kernel, which XNNPACK runs at 6–9 GFLOP/s; there the rows are gathered instead (one
-// strided slice of x a tap, im2col) and multiplied with dy in one matmul (LeNet's conv1 7.1 → 4.9 ms,
-// CIFAR-10 quick's 55 → 39 ms on one thread; bench/README.md).
+// output and a huge kernel, which XNNPACK runs at 6–9 GFLOP/s; there the rows each tap sees are gathered
+// instead (im2col, im2col-rows.ts) and multiplied with dy in one matmul.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
 import { asTensor, kernelReplacement, spatialPadding, nhwcPad, pair, type Pad } from './replace.js';
+import { im2colRows } from './im2col-rows.js';
 
 /** Filters with at most this many rows (kh·kw·C) take the im2col path. */
 export const IM2COL_MAX_ROWS = 128;
@@ -20,31 +20,20 @@ export function filterGradientPath(filterShape: readonly number[], dilation: [nu
 }
 
 /**
- * dW as one matmul: the rows of x each tap sees (x as [C, N, H, W], padded, one strided slice a tap, stacked
- * tap-major into [kh·kw·C, N·OH·OW]) times dy as [N·OH·OW, O]; the product is the HWIO filter as it is.
+ * dW as one matmul: the rows of x each tap sees (im2colRows: x as [C, N, H, W], one row a tap and channel,
+ * [kh·kw·C, N·OH·OW]) times dy as [N·OH·OW, O]; the product is the HWIO filter as it is.
  */
 function conv2dBackpropFilterViaIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const [kh, kw, , o] = filterShape;
-  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  // Padding up to what the last tap's slice reads (the bottom/right padding may be larger than needed).
-  const bottom = Math.max(0, (oh - 1) * sh + kh - top - h);
-  const right = Math.max(0, (ow - 1) * sw + kw - left - w);
-  const channelsFirst = c === 1 ? tf.reshape(x, [1, n, h, w]) : tf.transpose(x, [3, 0, 1, 2]);
-  const padded = tf.pad(channelsFirst, [[0, 0], [0, 0], [top, bottom], [left, right]]);
-  const taps: tf.Tensor[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      taps.push(
-        sh === 1 && sw === 1
-          ? tf.slice(padded, [0, 0, i, j], [c, n, oh, ow])
-          : tf.stridedSlice(padded, [0, 0, i, j], [c, n, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1], [1, 1, sh, sw]),
-      );
-    }
-  }
-  const rows = tf.reshape(tf.concat(taps, 0), [kh * kw * c, n * oh * ow]);
-  return tf.reshape(tf.matMul(rows, tf.reshape(dy, [n * oh * ow, o])), filterShape);
+  const { outHeight: oh, outWidth: ow } = info;
+  const channelsFirst = (c === 1 ? tf.reshape(x, [1, n, h, w]) : tf.transpose(x, [3, 0, 1, 2])) as tf.Tensor4D;
+  const rows = im2colRows(channelsFirst, {
+    kernel: [filterShape[0], filterShape[1]],
+    stride: [info.strideHeight, info.strideWidth],
+    pad: [info.padInfo.top, info.padInfo.left],
+    output: [oh, ow],
+  });
+  return tf.reshape(tf.matMul(rows, tf.reshape(dy, [n * oh * ow, filterShape[3]])), filterShape);
 }
 
 export function conv2dBackpropFilterViaConv2d(
