@@ -9,7 +9,7 @@ import { registerWorkarounds } from './workarounds.js';
 import './kernels/index.js';
 import { activateNativeKernels, nativeStatus } from './native/index.js';
 import { threadSetting } from './native/kernel-set.js';
-import { threadedWasmUnavailable, withThreadedWasm } from './wasm-threads.js';
+import { recordThreadedWasmFallback, threadedWasmUnavailable, withThreadedWasm } from './wasm-threads.js';
 import { hdf5Ready } from '../data/hdf5-file.js';
 
 const require = createRequire(import.meta.url);
@@ -43,16 +43,20 @@ async function tryTensorflow(): Promise<string | undefined> {
 // Without the native add-on, XNNPACK does the arithmetic: on more than one thread when asked (the default is
 // one per core), through tfjs' threaded wasm build (wasm-threads.ts). With the add-on, the native kernels take
 // the threads and wasm stays single-threaded.
-let threadedWasmNote: string | undefined;
-
 async function tryWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const threading = threadSetting();
     if (!nativeStatus().loaded && threading.threads > 1) {
-      threadedWasmNote = threadedWasmUnavailable(wasm.version_wasm);
-      if (!threadedWasmNote && (await withThreadedWasm(wasm, threading, () => tf.setBackend('wasm')))) return true;
-      threadedWasmNote ??= `tfjs' threaded wasm build did not initialize`;
+      let reason = threadedWasmUnavailable(wasm.version_wasm);
+      try {
+        if (!reason && (await withThreadedWasm(wasm, threading, () => tf.setBackend('wasm')))) return true;
+        reason ??= `tfjs' threaded wasm build did not initialize`;
+      } catch (e) {
+        // e.g. no writable temporary folder for the worker's scripts: the single-threaded build needs none.
+        reason = `tfjs' threaded wasm build could not start (${String((e as Error)?.message ?? e).split('\n')[0]})`;
+      }
+      recordThreadedWasmFallback(reason);
     }
     return await tf.setBackend('wasm');
   } catch {
@@ -99,7 +103,6 @@ export async function initBackend(requested: string | undefined = process.env.KD
   if (!quiet) {
     log.info(`Using backend ${choice.name} (${choice.reason})`);
     if (kernels) log.info(`Kernels: ${kernels.description}`);
-    if (kernels && threadedWasmNote) log.info(`wasm runs on one thread: ${threadedWasmNote}`);
   }
   return choice;
 }

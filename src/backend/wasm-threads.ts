@@ -47,10 +47,20 @@ export interface WasmThreading {
 }
 
 let active: WasmThreading | undefined;
+let fallbackReason: string | undefined;
 
 /** The threaded build's pool when it runs (undefined: the single-threaded build). */
 export function wasmThreading(): WasmThreading | undefined {
   return active;
+}
+
+/** Why more than one thread was asked for but the single-threaded build runs (undefined: it was not). */
+export function threadedWasmFallback(): string | undefined {
+  return fallbackReason;
+}
+
+export function recordThreadedWasmFallback(reason: string): void {
+  fallbackReason = reason;
 }
 
 /** Why the threaded build cannot be used with this tfjs-backend-wasm, or undefined when it can. */

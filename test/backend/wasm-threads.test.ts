@@ -2,6 +2,7 @@
 // Each case runs a child process: the test files themselves run with OMP_NUM_THREADS=1 (vitest.config.ts).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { runCliProcess, projectRequire } from '../support/cli-process.js';
 import { projectRoot } from '../support/shared.js';
@@ -56,6 +57,21 @@ describe("tfjs' threaded wasm build", () => {
     expect(two.losses).toEqual(one.losses);
     expect(two.params).toEqual(one.params);
     expect(two.tensors).toBe(one.tensors);
+  });
+
+  // The built CLI (dist/): tsx, which runs the sources, itself needs a writable temporary folder.
+  const builtCli = path.join(projectRoot, 'dist', 'cli', 'main.js');
+  it.skipIf(!fs.existsSync(builtCli))('falls back to the single-threaded build, and says why, without a writable temporary folder', () => {
+    const r = spawnSync(process.execPath, [path.join(projectRoot, 'bin', 'kdnet.js'), 'device_query'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, KDNET_NATIVE: '0', OMP_NUM_THREADS: '2', TMPDIR: '/proc/kdnet-no-such-folder' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend +wasm /m);
+    expect(r.stdout).toMatch(/^kernels +wasm only: turned off by KDNET_NATIVE=0; XNNPACK on one thread: tfjs' threaded wasm build could not start \(ENOENT: .*mkdtemp '\/proc\/kdnet-no-such-folder\/kdnet-wasm-XXXXXX'\)$/m);
+    expect(r.stdout).toMatch(/^threads +1 \(wasm kernels on one thread\)$/m);
   });
 
   it('is used only with the tfjs-backend-wasm release it was verified with', () => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { KernelReplacement } from '../kernels/replace.js';
 import { KdnetError } from '../../errors.js';
 import { nativeStatus, type GemmLibrary } from './addon.js';
-import { wasmThreading } from '../wasm-threads.js';
+import { threadedWasmFallback, wasmThreading } from '../wasm-threads.js';
 
 const kernels: KernelReplacement[] = [];
 
@@ -89,7 +89,8 @@ export function activateNativeKernels(): KernelSet {
 
 function pureWasmKernelSet(reason: string): KernelSet {
   const t = wasmThreading();
-  const pool = t && t.threads > 1 ? `; XNNPACK on ${t.threads} threads (tfjs' threaded wasm build), from ${t.source}` : '';
+  const fallback = threadedWasmFallback();
+  const pool = t && t.threads > 1 ? `; XNNPACK on ${t.threads} threads (tfjs' threaded wasm build), from ${t.source}` : fallback ? `; XNNPACK on one thread: ${fallback}` : '';
   return { native: false, description: `wasm only: ${reason}${pool}`, threads: t?.threads ?? 1 };
 }
 
