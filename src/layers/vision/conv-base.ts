@@ -163,19 +163,8 @@ export abstract class BaseConvolutionLayer extends Layer {
     return reshapeTo(w, [o, i, this.geometry.kernel[0], this.geometry.kernel[1]]);
   }
 
-  /** The weights as an HWIO filter of the convolution being computed. */
-  protected filter(w: tf.Tensor): tf.Tensor4D {
-    return oihwToHwio(this.oihw(w));
-  }
-
-  /** The forward in NHWC plus the bias (Convolution overrides it to fuse the two into one kernel). */
-  protected applyWithBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
-    const y = this.apply(x, w);
-    return b ? tf.add(y, b) : y;
-  }
-
-  /** The three directions of the computed map, in NHWC: forward, its input gradient, its filter gradient. */
-  protected abstract apply(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D;
+  /** The three directions of the computed map, in NHWC: forward (bias included), its input gradient, its filter gradient. */
+  protected abstract apply(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D;
   protected abstract applyBackwardData(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: [number, number, number, number]): tf.Tensor4D;
   protected abstract applyBackwardFilter(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D;
 
@@ -199,10 +188,12 @@ export abstract class BaseConvolutionLayer extends Layer {
   }
 
   compute(bottoms: tf.Tensor[], params: tf.Tensor[]): tf.Tensor[] {
+    const w = this.oihw(params[0]!);
+    const bias = this.bias(params);
     let filter: tf.Tensor4D | undefined;
     return bottoms.map((b) => {
       const x = this.nchw(b);
-      const y = this.applyNchw(x, this.oihw(params[0]!), this.bias(params)) ?? toNchw(this.applyWithBias(toNhwc(x), (filter ??= this.filter(params[0]!)), this.bias(params)));
+      const y = this.applyNchw(x, w, bias) ?? toNchw(this.apply(toNhwc(x), (filter ??= oihwToHwio(w)), bias));
       return reshapeTo(y, [...b.shape.slice(0, this.axis), ...this.topShape.slice(this.axis)]);
     });
   }

@@ -12,10 +12,7 @@ export class ConvolutionLayer extends BaseConvolutionLayer {
   protected outputSpatial(input: [number, number]): [number, number] {
     return convOutputSize(input, this.geometry);
   }
-  protected apply(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
-    return convForward(x, w, this.geometry);
-  }
-  protected override applyWithBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+  protected apply(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
     return convForward(x, w, this.geometry, b);
   }
   protected applyBackwardData(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: [number, number, number, number]): tf.Tensor4D {
