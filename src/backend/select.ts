@@ -9,7 +9,7 @@ import { registerWorkarounds } from './workarounds.js';
 import './kernels/index.js';
 import { activateNativeKernels, nativeStatus } from './native/index.js';
 import { threadSetting } from './native/kernel-set.js';
-import { recordThreadedWasmFallback, threadedWasmUnavailable, withThreadedWasm } from './wasm-threads.js';
+import { withThreadedWasm } from './wasm-threads.js';
 import { hdf5Ready } from '../data/hdf5-file.js';
 
 const require = createRequire(import.meta.url);
@@ -47,17 +47,7 @@ async function tryWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const threading = threadSetting();
-    if (!nativeStatus().loaded && threading.threads > 1) {
-      let reason = threadedWasmUnavailable(wasm.version_wasm);
-      try {
-        if (!reason && (await withThreadedWasm(wasm, threading, () => tf.setBackend('wasm')))) return true;
-        reason ??= `tfjs' threaded wasm build did not initialize`;
-      } catch (e) {
-        // e.g. no writable temporary folder for the worker's scripts: the single-threaded build needs none.
-        reason = `tfjs' threaded wasm build could not start (${String((e as Error)?.message ?? e).split('\n')[0]})`;
-      }
-      recordThreadedWasmFallback(reason);
-    }
+    if (!nativeStatus().loaded && threading.threads > 1 && (await withThreadedWasm(wasm, threading, () => tf.setBackend('wasm')))) return true;
     return await tf.setBackend('wasm');
   } catch {
     return false;

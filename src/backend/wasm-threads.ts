@@ -59,10 +59,6 @@ export function threadedWasmFallback(): string | undefined {
   return fallbackReason;
 }
 
-export function recordThreadedWasmFallback(reason: string): void {
-  fallbackReason = reason;
-}
-
 /** Why the threaded build cannot be used with this tfjs-backend-wasm, or undefined when it can. */
 export function threadedWasmUnavailable(wasmVersion: string): string | undefined {
   if (wasmVersion !== VERIFIED_TFJS_WASM) {
@@ -72,15 +68,32 @@ export function threadedWasmUnavailable(wasmVersion: string): string | undefined
   return undefined;
 }
 
+interface WasmModule {
+  version_wasm: string;
+  setThreadsCount(n: number): void;
+  getThreadsCount(): number;
+}
+
 /**
- * Runs `initialize` (which must initialize the wasm backend) with tfjs' threaded build and a pool of `threads`.
- * Returns what `initialize` returned; on success the pool is live and `wasmThreading()` reports it.
+ * Runs `initialize` (which must initialize the wasm backend) with tfjs' threaded build and a pool of
+ * `threading.threads`. True: the pool is live and `wasmThreading()` reports it. False: nothing was initialized
+ * (this tfjs release is not the verified one, the build did not start, e.g. without a writable temporary
+ * folder); `threadedWasmFallback()` says why, and the caller initializes the single-threaded build, which
+ * needs none of this.
  */
-export async function withThreadedWasm(
-  wasmModule: { setThreadsCount(n: number): void; getThreadsCount(): number },
-  threading: WasmThreading,
-  initialize: () => Promise<boolean>,
-): Promise<boolean> {
+export async function withThreadedWasm(wasmModule: WasmModule, threading: WasmThreading, initialize: () => Promise<boolean>): Promise<boolean> {
+  let reason = threadedWasmUnavailable(wasmModule.version_wasm);
+  try {
+    if (!reason && (await startThreaded(wasmModule, threading, initialize))) return true;
+    reason ??= `tfjs' threaded wasm build did not initialize`;
+  } catch (e) {
+    reason = `tfjs' threaded wasm build could not start (${String((e as Error)?.message ?? e).split('\n')[0]})`;
+  }
+  fallbackReason = reason;
+  return false;
+}
+
+async function startThreaded(wasmModule: WasmModule, threading: WasmThreading, initialize: () => Promise<boolean>): Promise<boolean> {
   const threads = Math.min(threading.threads, MAX_WASM_THREADS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-wasm-'));
   const mainFile = path.join(dir, 'backend-module.js');
