@@ -1,7 +1,5 @@
 // kdnet's wasm SIMD kernels (MaxPoolGrad, Transpose): bitwise equal to their references on many shapes, on
 // tfjs' single-threaded wasm build here and on its threaded build in a child process.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
@@ -10,9 +8,7 @@ import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-mod
 import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
 import { transposeCall, transposeWasm } from '../../src/backend/kernels/transpose.js';
 import { poolGradMismatches, POOL_CASES, TRANSPOSE_CASES, transposeMismatches } from '../support/wasm-kernel-checks.js';
-import { pathToFileURL } from 'node:url';
-import { projectRequire } from '../support/cli-process.js';
-import { projectRoot } from '../support/shared.js';
+import { lastJsonLine, runSupportScript } from '../support/cli-process.js';
 import { onPureWasm } from './native/support.js';
 
 beforeAll(async () => {
@@ -63,15 +59,9 @@ describe('Transpose by the wasm SIMD module', () => {
 
 describe('on tfjs\' threaded wasm build (KDNET_NATIVE=0, OMP_NUM_THREADS=2)', () => {
   it('the same checks pass in a child process over the shared memory', () => {
-    const tsx = projectRequire.resolve('tsx');
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(tsx).href, path.join(projectRoot, 'test', 'support', 'wasm-kernels-child.ts')], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: { ...process.env, KDNET_NATIVE: '0', OMP_NUM_THREADS: '2' },
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; shared: boolean; modules: boolean; mismatches: string[] };
+    const r = runSupportScript('wasm-kernels-child.ts', { KDNET_NATIVE: '0', OMP_NUM_THREADS: '2' });
+    expect(r.code, r.stderr).toBe(0);
+    const report = lastJsonLine<{ threads: number; shared: boolean; modules: boolean; mismatches: string[] }>(r.stdout);
     expect(report).toEqual({ threads: 2, shared: true, modules: true, mismatches: [] });
   });
 });

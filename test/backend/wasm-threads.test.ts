@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCliProcess, projectRequire } from '../support/cli-process.js';
+import { lastJsonLine, runCliProcess, runSupportScript } from '../support/cli-process.js';
 import { projectRoot } from '../support/shared.js';
-import { pathToFileURL } from 'node:url';
 import { threadedWasmUnavailable, VERIFIED_TFJS_WASM } from '../../src/backend/wasm-threads.js';
 import { updateModuleBytes } from '../../src/solvers/wasm-update-module.js';
 
@@ -20,15 +19,9 @@ interface StepResult {
 
 /** Three SGD steps of a small conv net on pure wasm with `threads` threads (test/support/wasm-step-child.ts). */
 function trainInChild(threads: number): StepResult {
-  const child = path.join(projectRoot, 'test', 'support', 'wasm-step-child.ts');
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(projectRequire.resolve('tsx')).href, child], {
-    cwd: projectRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, KDNET_NATIVE: '0', OMP_NUM_THREADS: String(threads) },
-  });
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as StepResult;
+  const r = runSupportScript('wasm-step-child.ts', { KDNET_NATIVE: '0', OMP_NUM_THREADS: String(threads) });
+  expect(r.code, r.stderr).toBe(0);
+  return lastJsonLine<StepResult>(r.stdout);
 }
 
 describe("tfjs' threaded wasm build", () => {
