@@ -10,13 +10,10 @@ import { filterNet, Phase } from '../dist/net/net-state.js';
 import { Net } from '../dist/net/net.js';
 import { setLogSink } from '../dist/log.js';
 import { nativeKernels } from '../dist/backend/native/kernel-set.js';
+import { median } from './peer-bench.js';
 
 const NETS = ['lenet_b64', 'mlp_784_1200_1200_10_b100', 'cifar10_quick_b100'];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function caffeMedians(timingDir: string): Map<string, { fwd: number; fwdBwd: number }> {
   const out = new Map<string, { fwd: number; fwdBwd: number }>();

@@ -4,17 +4,15 @@
 // the same minute, interleaved, which is the only fair comparison on a shared machine.
 import os from 'node:os';
 import { initBackend } from '../dist/backend/select.js';
-import { timingSolver } from './timing-solver.js';
+import { takeOption, timingSolver } from './timing-solver.js';
+import { median } from './peer-bench.js';
 import { setLogSink } from '../dist/log.js';
 
 const args = process.argv.slice(2);
-const abAt = args.indexOf('--ab');
-const abVar = abAt >= 0 ? args.splice(abAt, 2)[1] : undefined;
-const typeAt = args.indexOf('--type');
-const type = typeAt >= 0 ? args.splice(typeAt, 2)[1]! : 'SGD';
+const abVar = takeOption(args, '--ab');
+const type = takeOption(args, '--type') ?? 'SGD';
 const net = args[0] ?? 'lenet_b64';
 const iterations = Number(args[1] ?? 100);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 setLogSink(() => {});
 await initBackend('wasm', true);

@@ -9,16 +9,14 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../dist/backend/select.js';
 import { kernelSet } from '../dist/backend/native/kernel-set.js';
-import { timingSolver } from './timing-solver.js';
+import { takeOption, timingSolver } from './timing-solver.js';
 import { setLogSink } from '../dist/log.js';
 
 const args = process.argv.slice(2);
-const shapesAt = args.indexOf('--shapes');
 /** With --shapes KERNEL: that kernel's calls are also listed by input shapes. */
-const shapesOf = shapesAt >= 0 ? args.splice(shapesAt, 2)[1] : undefined;
-const typeAt = args.indexOf('--type');
+const shapesOf = takeOption(args, '--shapes');
 /** With --type TYPE: that solver type (default SGD; momentum 0 for AdaGrad and RMSProp, as Caffe requires). */
-const type = typeAt >= 0 ? args.splice(typeAt, 2)[1]! : 'SGD';
+const type = takeOption(args, '--type') ?? 'SGD';
 const net = args[0] ?? 'lenet_b64';
 const iterations = Number(args[1] ?? 20);
 

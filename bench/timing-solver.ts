@@ -19,3 +19,9 @@ export async function timingSolver(net: string, type: string): Promise<Solver> {
   await solver.step(5);
   return solver;
 }
+
+/** Removes `--name VALUE` from `args` and returns VALUE (undefined when absent): the step benches' options. */
+export function takeOption(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
