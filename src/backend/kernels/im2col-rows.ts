@@ -34,6 +34,7 @@ export function im2colRows(x: tf.Tensor4D, g: Im2colGeometry): tf.Tensor2D {
     // Within one heap both are views of the same buffer: copy with copyWithin on one view (no allocation).
     const same = src.buffer === out.buffer;
     const heap = same ? new Float32Array(out.buffer) : out;
+    const input = same ? heap : src;
     const outBase = same ? out.byteOffset / 4 : 0;
     const srcBase = same ? src.byteOffset / 4 : 0;
     let row = outBase;
@@ -53,7 +54,7 @@ export function im2colRows(x: tf.Tensor4D, g: Im2colGeometry): tf.Tensor2D {
                 if (same) heap.copyWithin(to, from, from + run);
                 else out.set(src.subarray(from, from + run), to);
               } else {
-                for (let q = 0; q < run; q++) heap[to + q] = (same ? heap : src)[from + q * sw]!;
+                for (let q = 0; q < run; q++) heap[to + q] = input[from + q * sw]!;
               }
             }
           }
