@@ -1,5 +1,5 @@
 // Byte-level WebAssembly assembly for kdnet's small hand-built modules (the fused solver update, the wasm
-// MaxPoolGrad and Transpose kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
+// MaxPoolGrad, Transpose and filter-gradient kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
 // module of exported functions over an imported memory (tfjs' wasm heap). Code is a plain byte array;
 // instructions are functions returning bytes so a kernel reads as its stack program.
 
@@ -69,6 +69,11 @@ export const op = {
 export const v128 = {
   load: [...simd(0x00), 0, 0],
   store: [...simd(0x0b), 0, 0],
+  /** load / store at the address plus a constant byte offset (the memarg's offset, no add instruction). */
+  loadAt: (offset: number): Code => [...simd(0x00), 0, ...uleb(offset)],
+  storeAt: (offset: number): Code => [...simd(0x0b), 0, ...uleb(offset)],
+  /** One f32 at the address plus `offset` bytes, in every lane. */
+  load32SplatAt: (offset: number): Code => [...simd(0x09), 0, ...uleb(offset)],
   const: (bytes16: number[]): Code => [...simd(0x0c), ...bytes16],
   /** Lanes of two vectors picked by 16 byte indices (0–15 the first, 16–31 the second). */
   shuffle: (lanes: number[]): Code => [...simd(0x0d), ...lanes],
@@ -143,14 +148,16 @@ export function moduleBytes(functions: WasmFunction[], shared: boolean): Uint8Ar
 }
 
 /**
- * Instantiates the module `build(shared)` makes over `memory`; undefined when this engine cannot (no wasm
- * SIMD). `shared` is whether the memory is a SharedArrayBuffer's (tfjs' threaded build).
+ * Instantiates the module `build(shared)` makes over `memory` (its exports and the compiled module, which
+ * other threads can instantiate over a shared memory); undefined when this engine cannot (no wasm SIMD).
+ * `shared` is whether the memory is a SharedArrayBuffer's (tfjs' threaded build).
  */
-export function instantiateOver<T>(memory: WebAssembly.Memory, build: (shared: boolean) => Uint8Array<ArrayBuffer>): T | undefined {
+export function instantiateOver<T>(memory: WebAssembly.Memory, build: (shared: boolean) => Uint8Array<ArrayBuffer>): { exports: T; compiled: WebAssembly.Module } | undefined {
   try {
     const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(build(shared)), { env: { memory } });
-    return instance.exports as unknown as T;
+    const compiled = new WebAssembly.Module(build(shared));
+    const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+    return { exports: instance.exports as unknown as T, compiled };
   } catch {
     return undefined;
   }

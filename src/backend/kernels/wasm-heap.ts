@@ -34,18 +34,19 @@ export function wasmHeapOf(backend: tf.KernelBackend): WasmHeap | undefined {
 /** KDNET_WASM_KERNELS=0: the kernels these modules replaced run instead (MaxPoolGrad, Transpose; for comparison). */
 export const wasmKernelsDisabled = () => /^(0|off|false)$/i.test(process.env.KDNET_WASM_KERNELS?.trim() ?? '');
 
-const instances = new WeakMap<object, Map<string, unknown>>();
+const instances = new WeakMap<object, Map<string, { exports: unknown; compiled: WebAssembly.Module } | null>>();
 
 /**
  * The module `build` assembles, instantiated once per backend over its heap (`name` keys the cache), with the
- * heap; undefined when the backend is not tfjs-wasm or the engine lacks wasm SIMD.
+ * heap and the compiled module (for kernel threads, heap-threads.ts); undefined when the backend is not
+ * tfjs-wasm or the engine lacks wasm SIMD.
  */
-export function heapModule<T>(backend: tf.KernelBackend, name: string, build: (shared: boolean) => Uint8Array<ArrayBuffer>): { module: T; heap: WasmHeap } | undefined {
+export function heapModule<T>(backend: tf.KernelBackend, name: string, build: (shared: boolean) => Uint8Array<ArrayBuffer>): { module: T; heap: WasmHeap; compiled: WebAssembly.Module } | undefined {
   const heap = wasmHeapOf(backend);
   if (!heap) return undefined;
   let cache = instances.get(backend);
   if (!cache) instances.set(backend, (cache = new Map()));
-  if (!cache.has(name)) cache.set(name, instantiateOver<T>(heap.memory, build) ?? null);
-  const module = cache.get(name) as T | null;
-  return module ? { module, heap } : undefined;
+  if (!cache.has(name)) cache.set(name, instantiateOver(heap.memory, build) ?? null);
+  const found = cache.get(name);
+  return found ? { module: found.exports as T, heap, compiled: found.compiled } : undefined;
 }

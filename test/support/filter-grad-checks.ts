@@ -1,0 +1,103 @@
+// Checks of kdnet's wasm filter-gradient module (src/backend/kernels/filter-grad.ts) through the
+// Conv2DBackpropFilter kernel on the current (wasm) backend: by test/backend/filter-grad.test.ts in its own
+// process (tfjs' single-threaded build) and by filter-grad-child.ts on the threaded build. Each case's result
+// is compared with a float64 loop and summarized by a hash of its bits, so the two builds can be compared bitwise.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../src/util/rng.js';
+
+export interface FilterGradCase {
+  name: string;
+  /** x as the kernel gets it (NHWC, or NCHW with dataFormat NCHW). */
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number[][];
+  dataFormat?: 'NHWC' | 'NCHW';
+}
+
+const nhwc = (t: number, b: number, l: number, r: number) => [[0, 0], [t, b], [l, r], [0, 0]];
+
+/**
+ * Odd tap counts (a tap left over after pairs), 1–3 blocks of outputs and single vectors after them, fewer
+ * output rows than parts, chunks of several rows, strides, asymmetric and 'same' padding, a 1×1 image, NCHW.
+ */
+export const FILTER_GRAD_CASES: FilterGradCase[] = [
+  { name: '3x3 pad 1, C 3, O 4', x: [2, 7, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: nhwc(1, 1, 1, 1) },
+  { name: '5x5 stride 2, asymmetric pad, O 8', x: [2, 9, 8, 3], filter: [5, 5, 3, 8], strides: 2, pad: nhwc(2, 1, 2, 0) },
+  { name: 'LeNet conv1 in small: 5x5 valid, C 1, O 20', x: [3, 12, 12, 1], filter: [5, 5, 1, 20], strides: 1, pad: 'valid' },
+  { name: '3x2 stride 2x1, C 20, O 12', x: [2, 8, 9, 20], filter: [3, 2, 20, 12], strides: [2, 1], pad: nhwc(1, 1, 0, 1) },
+  { name: 'CIFAR-10 quick conv2 in small: 5x5 pad 2, C 32, O 32', x: [4, 16, 16, 32], filter: [5, 5, 32, 32], strides: 1, pad: nhwc(2, 2, 2, 2) },
+  { name: '1x1 image, 1x1 filter', x: [1, 1, 1, 4], filter: [1, 1, 4, 8], strides: 1, pad: 'valid' },
+  { name: "3x3 stride 3 'same', C 5, O 36", x: [2, 10, 10, 5], filter: [3, 3, 5, 36], strides: 3, pad: 'same' },
+  { name: 'one output pixel', x: [1, 5, 5, 2], filter: [5, 5, 2, 4], strides: 1, pad: 'valid' },
+  { name: 'NCHW, 3x3 pad 1, O 16', x: [2, 3, 7, 6], filter: [3, 3, 3, 16], strides: 1, pad: [[0, 0], [0, 0], [1, 1], [1, 1]], dataFormat: 'NCHW' },
+];
+
+export interface FilterGradResult {
+  name: string;
+  /** max |result − float64 reference| / max |reference| */
+  relError: number;
+  /** FNV-1a of the result's float32 bit patterns. */
+  hash: number;
+}
+
+function hashBits(values: Float32Array): number {
+  let h = 0x811c9dc5;
+  for (const word of new Uint32Array(values.buffer, values.byteOffset, values.length)) {
+    h ^= word;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** dW (HWIO) of NHWC x and dy in float64, padding as tfjs resolves it. */
+function referenceFilterGrad(x: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo): Float64Array {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: o } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const dw = new Float64Array(kh * kw * c * o);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xo = 0; xo < ow; xo++)
+        for (let i = 0; i < kh; i++) {
+          const iy = y * sh + i - top;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = xo * sw + j - left;
+            if (ix < 0 || ix >= w) continue;
+            for (let ch = 0; ch < c; ch++) {
+              const xv = x[((b * h + iy) * w + ix) * c + ch]!;
+              for (let k = 0; k < o; k++) dw[((i * kw + j) * c + ch) * o + k]! += xv * dy[((b * oh + y) * ow + xo) * o + k]!;
+            }
+          }
+        }
+  return dw;
+}
+
+const toNhwc = (v: Float32Array, [n, c, h, w]: number[]) => tf.tidy(() => tf.transpose(tf.tensor(v, [n!, c!, h!, w!]), [0, 2, 3, 1]).dataSync() as Float32Array);
+
+/** Every case through the backend's Conv2DBackpropFilter kernel. */
+export function filterGradResults(seed = 13): FilterGradResult[] {
+  const rng = new Rng(seed);
+  return FILTER_GRAD_CASES.map((c) => {
+    const nchw = c.dataFormat === 'NCHW';
+    const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
+    const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
+    const info = tf.backend_util.computeConv2DInfo(xNhwc, c.filter, c.strides, 1, pad as never, undefined, false, 'channelsLast');
+    const dyNhwc = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const dyShape = nchw ? [dyNhwc[0]!, dyNhwc[3]!, dyNhwc[1]!, dyNhwc[2]!] : dyNhwc;
+    const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const dy = Float32Array.from({ length: dyShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const got = tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) }, { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', filterShape: c.filter } as never) as tf.Tensor);
+    const values = got.dataSync() as Float32Array;
+    got.dispose();
+    const want = referenceFilterGrad(nchw ? toNhwc(x, c.x) : x, nchw ? toNhwc(dy, dyShape) : dy, info);
+    let scale = 0;
+    let error = 0;
+    want.forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(v));
+      error = Math.max(error, Math.abs(v - values[i]!));
+    });
+    return { name: c.name, relError: values.length === want.length ? error / scale : Infinity, hash: hashBits(values) };
+  });
+}
