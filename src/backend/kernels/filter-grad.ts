@@ -21,10 +21,19 @@ let workerCalls = 0;
 /** How many filter-gradient parts kernel workers have run in this process (for tests: the threads do work). */
 export const filterGradWorkerCalls = () => workerCalls;
 
-/**
- * dW (HWIO) of NHWC x and dy by the module, or undefined when it cannot run here (not tfjs-wasm, no wasm SIMD).
- * Call inside tf.tidy: the padded input is a temporary tensor.
- */
+/** NHWC x (at element `from` of the heap) into a zeroed [N, hp, wp, C] at `to`, its top-left corner at (top, left). */
+function padInto(heap: Float32Array, from: number, [n, h, w, c]: number[], to: number, [hp, wp]: [number, number], [top, left]: [number, number]): void {
+  const rowLength = w! * c!;
+  heap.fill(0, to, to + n! * hp * wp * c!);
+  for (let b = 0; b < n!; b++) {
+    for (let y = 0; y < h!; y++) {
+      const src = from + (b * h! + y) * rowLength;
+      heap.copyWithin(to + ((b * hp + y + top) * wp + left) * c!, src, src + rowLength);
+    }
+  }
+}
+
+/** dW (HWIO) of NHWC x and dy by the module, or undefined when it cannot run here (not tfjs-wasm, no wasm SIMD). */
 export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], info: tf.backend_util.Conv2DInfo): tf.Tensor4D | undefined {
   const backend = tf.backend();
   const found = heapModule<FilterGradModule>(backend, 'filter-grad', filterGradModuleBytes);
@@ -34,10 +43,10 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
   const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
   // Pad so that every window lies inside: rows and columns up to the last window's end.
-  const bottom = Math.max(0, (oh - 1) * sh + kh - x.shape[1] - top);
-  const right = Math.max(0, (ow - 1) * sw + kw - x.shape[2] - left);
-  const padded = top || bottom || left || right ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
-  const [, hp, wp] = padded.shape;
+  const hp = Math.max(x.shape[1] + top, (oh - 1) * sh + kh);
+  const wp = Math.max(x.shape[2] + left, (ow - 1) * sw + kw);
+  const needsPad = hp !== x.shape[1] || wp !== x.shape[2];
+  const padded = needsPad ? heap.makeOutput([n, hp, wp, c], 'float32') : x;
   const rows = n * oh;
   const len = kh * kw * c * o;
   const parts = Math.max(1, Math.min(PARTS, rows));
@@ -45,6 +54,7 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
   const out = heap.makeOutput(filterShape, 'float32');
   try {
     const at = heap.offsetOf;
+    if (needsPad) padInto(new Float32Array(heap.memory.buffer), at(x) / 4, x.shape, at(padded) / 4, [hp, wp], [top, left]);
     new Float32Array(heap.memory.buffer, at(partial), parts * len).fill(0);
     const chunk = Math.max(1, Math.ceil(CHUNK_PIXELS / ow));
     const calls = Array.from({ length: rows === 0 ? 0 : parts }, (_, p) => [
@@ -56,6 +66,7 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
     module.sumParts(at(partial), at(out), parts, len);
   } finally {
     backend.disposeData(partial.dataId);
+    if (needsPad) backend.disposeData(padded.dataId);
   }
   return asTensor<tf.Rank.R4>(out);
 }
