@@ -19,11 +19,11 @@ beforeAll(async () => {
 const TOLERANCE = 2e-6;
 
 describe('the filter gradient by the wasm SIMD module', () => {
-  it('assembles over the heap and takes every case (outputs a multiple of 4, no dilation)', () => {
+  it('assembles over the heap and takes every filter gradient without dilation', () => {
     expect(heapModule(tf.backend(), 'filter-grad', filterGradModuleBytes)).toBeDefined();
-    for (const c of FILTER_GRAD_CASES) expect(filterGradModuleApplies(c.filter, [1, 1]), c.name).toBe(true);
-    expect(filterGradModuleApplies([3, 3, 3, 5], [1, 1])).toBe(false);
-    expect(filterGradModuleApplies([3, 3, 3, 4], [2, 2])).toBe(false);
+    expect(filterGradModuleApplies([1, 1])).toBe(true);
+    expect(filterGradModuleApplies([2, 2])).toBe(false);
+    expect(filterGradModuleApplies([1, 2])).toBe(false);
   });
 
   it(`matches a float64 loop on ${FILTER_GRAD_CASES.length} geometries through Conv2DBackpropFilter`, () => {

@@ -18,8 +18,9 @@ export interface FilterGradCase {
 const nhwc = (t: number, b: number, l: number, r: number) => [[0, 0], [t, b], [l, r], [0, 0]];
 
 /**
- * Odd tap counts (a tap left over after pairs), 1–3 blocks of outputs and single vectors after them, fewer
- * output rows than parts, chunks of several rows, strides, asymmetric and 'same' padding, a 1×1 image, NCHW.
+ * Odd tap counts (a tap left over after pairs), 1–3 blocks of outputs and single vectors after them, outputs
+ * not a multiple of 4, fewer output rows than parts, chunks of several rows, strides, asymmetric and 'same'
+ * padding, a 1×1 image, NCHW.
  */
 export const FILTER_GRAD_CASES: FilterGradCase[] = [
   { name: '3x3 pad 1, C 3, O 4', x: [2, 7, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: nhwc(1, 1, 1, 1) },
@@ -30,6 +31,9 @@ export const FILTER_GRAD_CASES: FilterGradCase[] = [
   { name: '1x1 image, 1x1 filter', x: [1, 1, 1, 4], filter: [1, 1, 4, 8], strides: 1, pad: 'valid' },
   { name: "3x3 stride 3 'same', C 5, O 36", x: [2, 10, 10, 5], filter: [3, 3, 5, 36], strides: 3, pad: 'same' },
   { name: 'one output pixel', x: [1, 5, 5, 2], filter: [5, 5, 2, 4], strides: 1, pad: 'valid' },
+  { name: 'LeNet conv2 in small: 5x5 valid, C 20, O 50 (outputs widened to 52)', x: [2, 12, 12, 20], filter: [5, 5, 20, 50], strides: 1, pad: 'valid' },
+  { name: '3x3 pad 1, O 5', x: [2, 6, 7, 3], filter: [3, 3, 3, 5], strides: 1, pad: nhwc(1, 1, 1, 1) },
+  { name: '2x2 stride 2, O 1', x: [3, 6, 6, 2], filter: [2, 2, 2, 1], strides: 2, pad: 'valid' },
   { name: 'NCHW, 3x3 pad 1, O 16', x: [2, 3, 7, 6], filter: [3, 3, 3, 16], strides: 1, pad: [[0, 0], [0, 0], [1, 1], [1, 1]], dataFormat: 'NCHW' },
 ];
 

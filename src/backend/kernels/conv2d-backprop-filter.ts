@@ -1,8 +1,8 @@
 // Conv2DBackpropFilter for wasm, which has none (tf.grad of a conv2d and every explicit filter gradient throw
 // "kernel not found"). The filter gradient dW[i,j,c,o] = Σ_{n,y,x} xpad[n, y·sh+i, x·sw+j, c] · dy[n,y,x,o] is
-// computed by kdnet's wasm SIMD module where it applies (filter-grad.ts: O a multiple of 4, no dilation, wasm
-// SIMD present). Otherwise it is itself a convolution: batch and channels of x swap places ([C, H, W, N]), dy
-// becomes the filter ([OH, OW, N, O]) and the forward strides become dilations, on wasm's Conv2D (XNNPACK).
+// computed by kdnet's wasm SIMD module where it applies (filter-grad.ts: no dilation, wasm SIMD present).
+// Otherwise it is itself a convolution: batch and channels of x swap places ([C, H, W, N]), dy becomes the
+// filter ([OH, OW, N, O]) and the forward strides become dilations, on wasm's Conv2D (XNNPACK).
 // A filter with few rows (kh·kw·C, a first layer on 1–3 image channels) makes that a convolution with a tiny
 // output and a huge kernel, which XNNPACK runs at 6–9 GFLOP/s; there the rows each tap sees are gathered
 // instead (im2col, im2col-rows.ts) and multiplied with dy in one matmul.
@@ -49,7 +49,7 @@ export function conv2dBackpropFilterViaConv2d(
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw, c, o] = filterShape;
-    const byModule = filterGradModuleApplies(filterShape, [info.dilationHeight, info.dilationWidth]) ? filterGradOnHeap(x, dy, filterShape, info) : undefined;
+    const byModule = filterGradModuleApplies([info.dilationHeight, info.dilationWidth]) ? filterGradOnHeap(x, dy, filterShape, info) : undefined;
     if (byModule) return byModule;
     if (filterGradientPath(filterShape, [info.dilationHeight, info.dilationWidth]) === 'im2col') return conv2dBackpropFilterViaIm2col(x, dy, filterShape, info);
     const { top, bottom, left, right } = info.padInfo;

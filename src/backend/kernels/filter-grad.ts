@@ -12,25 +12,18 @@ const PARTS = 8;
 /** Pixels a chunk of output rows should hold: their diffs stay in cache while every tap block passes over them. */
 const CHUNK_PIXELS = 128;
 
-/** Whether the module computes this filter gradient (outputs a multiple of 4, no dilation). */
-export function filterGradModuleApplies(filterShape: readonly number[], dilation: [number, number]): boolean {
-  return filterShape[3]! % 4 === 0 && dilation[0] === 1 && dilation[1] === 1 && !wasmKernelsDisabled();
+/** Whether the module computes this filter gradient (no dilation; KDNET_WASM_KERNELS=0 turns it off). */
+export function filterGradModuleApplies(dilation: [number, number]): boolean {
+  return dilation[0] === 1 && dilation[1] === 1 && !wasmKernelsDisabled();
 }
 
 let workerCalls = 0;
 /** How many filter-gradient parts kernel workers have run in this process (for tests: the threads do work). */
 export const filterGradWorkerCalls = () => workerCalls;
 
-/** NHWC x (at element `from` of the heap) into a zeroed [N, hp, wp, C] at `to`, its top-left corner at (top, left). */
-function padInto(heap: Float32Array, from: number, [n, h, w, c]: number[], to: number, [hp, wp]: [number, number], [top, left]: [number, number]): void {
-  const rowLength = w! * c!;
-  heap.fill(0, to, to + n! * hp * wp * c!);
-  for (let b = 0; b < n!; b++) {
-    for (let y = 0; y < h!; y++) {
-      const src = from + (b * h! + y) * rowLength;
-      heap.copyWithin(to + ((b * hp + y + top) * wp + left) * c!, src, src + rowLength);
-    }
-  }
+/** `count` rows of `length` floats from element `from` (rows `fromStride` apart) to `to` (`toStride` apart). */
+function copyRows(heap: Float32Array, from: number, fromStride: number, to: number, toStride: number, count: number, length: number): void {
+  for (let r = 0; r < count; r++) heap.copyWithin(to + r * toStride, from + r * fromStride, from + r * fromStride + length);
 }
 
 /** dW (HWIO) of NHWC x and dy by the module, or undefined when it cannot run here (not tfjs-wasm, no wasm SIMD). */
@@ -40,33 +33,53 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
   if (!found) return undefined;
   const { module, heap, compiled } = found;
   const [kh, kw, c, o] = filterShape;
+  const [, h, w] = x.shape;
   const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
-  // Pad so that every window lies inside: rows and columns up to the last window's end.
-  const hp = Math.max(x.shape[1] + top, (oh - 1) * sh + kh);
-  const wp = Math.max(x.shape[2] + left, (ow - 1) * sw + kw);
-  const needsPad = hp !== x.shape[1] || wp !== x.shape[2];
-  const padded = needsPad ? heap.makeOutput([n, hp, wp, c], 'float32') : x;
+  // x padded so that every window lies inside (rows and columns up to the last window's end), and the
+  // outputs widened to whole vectors (dy's rows and the partial sums' rows: zeros in the extra lanes).
+  const hp = Math.max(h + top, (oh - 1) * sh + kh);
+  const wp = Math.max(w + left, (ow - 1) * sw + kw);
+  const o4 = Math.ceil(o / 4) * 4;
   const rows = n * oh;
-  const len = kh * kw * c * o;
+  const pixels = rows * ow;
+  const taps = kh * kw * c;
   const parts = Math.max(1, Math.min(PARTS, rows));
-  const partial = heap.makeOutput([parts, len], 'float32');
+  const temporaries: tf.TensorInfo[] = [];
+  const temporary = (shape: number[]) => {
+    const t = heap.makeOutput(shape, 'float32');
+    temporaries.push(t);
+    return t;
+  };
+  const padded = hp !== h || wp !== w ? temporary([n, hp, wp, c]) : x;
+  const wideDy = o4 !== o ? temporary([pixels, o4]) : dy;
+  const partial = temporary([parts, taps * o4]);
+  const wideOut = o4 !== o ? temporary([taps, o4]) : undefined;
   const out = heap.makeOutput(filterShape, 'float32');
   try {
     const at = heap.offsetOf;
-    if (needsPad) padInto(new Float32Array(heap.memory.buffer), at(x) / 4, x.shape, at(padded) / 4, [hp, wp], [top, left]);
-    new Float32Array(heap.memory.buffer, at(partial), parts * len).fill(0);
+    const f32 = new Float32Array(heap.memory.buffer);
+    const zero = (t: tf.TensorInfo) => f32.fill(0, at(t) / 4, at(t) / 4 + t.shape.reduce((a, b) => a * b, 1));
+    if (padded !== x) {
+      zero(padded);
+      for (let b = 0; b < n; b++) copyRows(f32, at(x) / 4 + b * h * w * c, w * c, at(padded) / 4 + ((b * hp + top) * wp + left) * c, wp * c, h, w * c);
+    }
+    if (wideDy !== dy) {
+      zero(wideDy);
+      copyRows(f32, at(dy) / 4, o, at(wideDy) / 4, o4, pixels, o);
+    }
+    zero(partial);
     const chunk = Math.max(1, Math.ceil(CHUNK_PIXELS / ow));
     const calls = Array.from({ length: rows === 0 ? 0 : parts }, (_, p) => [
-      at(padded), at(dy), at(partial) + 4 * p * len,
+      at(padded), at(wideDy), at(partial) + 4 * p * taps * o4,
       Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts),
-      oh, ow, o, kh, kw * c, sh, sw, c, hp, wp, chunk,
+      oh, ow, o4, kh, kw * c, sh, sw, c, hp, wp, chunk,
     ]);
     workerCalls += runCalls(heap, { module: compiled, name: 'filterGrad', call: module.filterGrad }, calls);
-    module.sumParts(at(partial), at(out), parts, len);
+    module.sumParts(at(partial), at(wideOut ?? out), parts, taps * o4);
+    if (wideOut) copyRows(f32, at(wideOut) / 4, o4, at(out) / 4, o, taps, o);
   } finally {
-    backend.disposeData(partial.dataId);
-    if (needsPad) backend.disposeData(padded.dataId);
+    for (const t of temporaries) backend.disposeData(t.dataId);
   }
   return asTensor<tf.Rank.R4>(out);
 }
