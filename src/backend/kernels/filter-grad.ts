@@ -79,7 +79,7 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
     module.sumParts(at(partial), at(wideOut ?? out), parts, taps * o4);
     if (wideOut) copyRows(f32, at(wideOut) / 4, o4, at(out) / 4, o, taps, o);
   } finally {
-    for (const t of temporaries) backend.disposeData(t.dataId);
+    for (const t of temporaries) heap.dispose(t);
   }
   return asTensor<tf.Rank.R4>(out);
 }

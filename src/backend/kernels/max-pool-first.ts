@@ -6,28 +6,18 @@
 // slices, stacking, argMax) measured 50–100× slower than these loops on LeNet-sized pools. On wasm the loops
 // read and write the wasm heap directly (no copies).
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The wasm backend's heap access (absent on other backends). */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-const heapOf = (backend: tf.KernelBackend): HeapBackend | undefined => {
-  const b = backend as unknown as Partial<HeapBackend>;
-  return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function' ? (b as HeapBackend) : undefined;
-};
+import { wasmHeapOf } from './wasm-heap.js';
 
 /** A float32 tensor's values as a view of the wasm heap (writable in place), or undefined off the heap. */
 export function heapFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array | undefined {
-  const v = heapOf(backend)?.typedArrayFromHeap(info);
+  const v = wasmHeapOf(backend)?.view(info);
   return v instanceof Float32Array ? v : undefined;
 }
 
 /** Float values of a kernel input (a view of the wasm heap when possible). */
 export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
-  const heap = heapOf(backend);
-  const v = heap ? heap.typedArrayFromHeap(info) : backend.readSync(info.dataId);
+  const heap = wasmHeapOf(backend);
+  const v = heap ? heap.view(info) : backend.readSync(info.dataId);
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
@@ -36,11 +26,11 @@ export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Floa
  * by the caller inside `fill`: allocation may grow the wasm heap and detach earlier views.
  */
 export function makeOutput<T extends Float32Array | Int32Array>(backend: tf.KernelBackend, shape: number[], dtype: 'float32' | 'int32', fill: (out: T) => void): tf.TensorInfo {
-  const heap = heapOf(backend);
+  const heap = wasmHeapOf(backend);
   const size = shape.reduce((a, b) => a * b, 1);
   if (heap) {
     const info = heap.makeOutput(shape, dtype);
-    const out = heap.typedArrayFromHeap(info) as T;
+    const out = heap.view(info) as T;
     out.fill(0);
     fill(out);
     return info;

@@ -1,13 +1,17 @@
-// tfjs-wasm's heap as kdnet's hand-assembled wasm modules (src/util/wasm-asm.ts) see it: the backend's memory
-// (exported by its single-threaded build, a shared memory kept by its threaded one), tensors' byte offsets in
-// it, and one instance of each module per backend, built over that memory.
+// tfjs-wasm's heap as kdnet's kernels see it: the backend's memory (exported by its single-threaded build, a
+// shared memory kept by its threaded one), tensors' byte offsets and views in it, outputs allocated on it, and
+// one instance of each hand-assembled module (src/util/wasm-asm.ts) per backend, built over that memory.
 import type * as tf from '@tensorflow/tfjs-core';
 import { instantiateOver } from '../../util/wasm-asm.js';
 
+// The only place kdnet reads tfjs-wasm's internals (tfjs 4.x; not public API). Everything else — the native
+// add-on's kernels, the SIMD modules, the typed-array loops — goes through WasmHeap.
 interface WasmBackendInternals {
-  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  wasm: { HEAPU8?: Uint8Array; asm?: { memory?: unknown }; wasmMemory?: unknown };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 export interface WasmHeap {
@@ -16,18 +20,39 @@ export interface WasmHeap {
   offsetOf(info: tf.TensorInfo): number;
   /** A new output tensor on the heap (may grow the memory: take views and offsets after allocating). */
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** Frees heap data kdnet allocated and did not hand to tfjs (scratch, or an output turned down). */
+  dispose(info: tf.TensorInfo): void;
+  /** A tensor's values as a view of the heap (writable in place; take it after allocating). */
+  view(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** The heap's current buffer (take it after allocating). */
+  buffer(): ArrayBuffer | SharedArrayBuffer;
 }
+
+const heaps = new WeakMap<tf.KernelBackend, WasmHeap | null>();
 
 /** The heap of a tfjs-wasm backend; undefined for other backends. */
 export function wasmHeapOf(backend: tf.KernelBackend): WasmHeap | undefined {
-  const b = backend as unknown as Partial<WasmBackendInternals>;
+  let heap = heaps.get(backend);
+  if (heap === undefined) heaps.set(backend, (heap = heapOf(backend as unknown as Partial<WasmBackendInternals>) ?? null));
+  return heap ?? undefined;
+}
+
+function heapOf(b: Partial<WasmBackendInternals>): WasmHeap | undefined {
   const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory) || typeof b.dataIdMap?.get !== 'function' || typeof b.makeOutput !== 'function') return undefined;
-  const ids = b.dataIdMap;
+  const { dataIdMap: ids, wasm } = b;
+  if (!(memory instanceof WebAssembly.Memory) || !wasm || typeof ids?.get !== 'function' || typeof b.makeOutput !== 'function' || typeof b.typedArrayFromHeap !== 'function' || typeof b.disposeData !== 'function') return undefined;
   return {
     memory,
-    offsetOf: (info) => ids.get(info.dataId)!.memoryOffset,
+    offsetOf: (info) => {
+      const d = ids.get(info.dataId);
+      if (!d) throw new Error('kdnet: tensor is not on the wasm backend');
+      return d.memoryOffset;
+    },
     makeOutput: (shape, dtype) => b.makeOutput!(shape, dtype),
+    dispose: (info) => void b.disposeData!(info.dataId, true),
+    view: (info) => b.typedArrayFromHeap!(info),
+    // Emscripten's HEAPU8 follows memory growth; memory.buffer is the same buffer.
+    buffer: () => (wasm.HEAPU8?.buffer ?? memory.buffer) as ArrayBuffer | SharedArrayBuffer,
   };
 }
 
