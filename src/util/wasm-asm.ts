@@ -41,10 +41,12 @@ export const simd = (op: number): Code => [0xfd, ...uleb(op)];
 /** Scalar instructions (memory accesses: alignment hint 0, offset 0). */
 export const op = {
   i32: (v: number): Code => [0x41, ...sleb(v | 0)],
+  f32: (v: number): Code => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
   add: [0x6a],
   sub: [0x6b],
   mul: [0x6c],
   divS: [0x6d],
+  divU: [0x6e],
   and: [0x71],
   shl: [0x74],
   eqz: [0x45],
@@ -62,6 +64,7 @@ export const op = {
   f32Load: [0x2a, 0, 0],
   f32Store: [0x38, 0, 0],
   f32Add: [0x92],
+  f32Div: [0x95],
   drop: [0x1a],
 };
 
