@@ -8,11 +8,12 @@ import { heapModule, wasmHeapOf } from '../../src/backend/kernels/wasm-heap.js';
 import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-module.js';
 import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
 import { transposeWasm } from '../../src/backend/kernels/transpose.js';
-import { poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
+import { avgPoolGradModuleBytes } from '../../src/backend/kernels/avg-pool-grad-module.js';
+import { avePoolGradMismatches, poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
 
 await initBackend('wasm', true);
 const heap = wasmHeapOf(tf.backend());
-const modules = heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes) !== undefined && heapModule(tf.backend(), 'transpose', transposeModuleBytes) !== undefined;
-const mismatches = [...poolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
+const modules = [heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes), heapModule(tf.backend(), 'transpose', transposeModuleBytes), heapModule(tf.backend(), 'avg-pool-grad', avgPoolGradModuleBytes)].every((m) => m !== undefined);
+const mismatches = [...poolGradMismatches(), ...avePoolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
 console.log(JSON.stringify({ threads: wasmThreading()?.threads ?? 1, shared: heap?.memory.buffer instanceof SharedArrayBuffer, modules, mismatches }));
 process.exit(0);

@@ -9,7 +9,7 @@ import { asTensor, kernelOnEveryBackend } from './replace.js';
 import { aveDivisors, windowSumsBackward, type CaffePoolAttrs, type PoolWindows } from './pool-windows.js';
 import { divisorTensor } from './avg-pool-caffe.js';
 import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
-import { avgPoolGradModuleBytes, scratchRows, type AvgPoolGradModule } from './avg-pool-grad-module.js';
+import { avgPoolGradFunction, avgPoolGradModuleBytes, scratchRows, type AvgPoolGradModule } from './avg-pool-grad-module.js';
 
 export interface CaffeAvgPoolGradAttrs extends CaffePoolAttrs {
   inputShape: [number, number, number, number];
@@ -34,7 +34,7 @@ export function avgPoolGradByModule(backend: tf.KernelBackend, dy: tf.TensorInfo
     view.set(divisors);
     view.fill(0, divisors.length);
     const rows = heap.offsetOf(scratch) + 4 * divisors.length;
-    module.avgPoolGrad(heap.offsetOf(dy), heap.offsetOf(dx), rows, heap.offsetOf(scratch), n * c, h, w, oh, ow, ...a.kernel, ...a.stride, ...a.pad, rowLength, margin);
+    module[avgPoolGradFunction(a.kernel[1])]!(heap.offsetOf(dy), heap.offsetOf(dx), rows, heap.offsetOf(scratch), n * c, h, w, oh, ow, ...a.kernel, ...a.stride, ...a.pad, rowLength, margin);
   } finally {
     backend.disposeData(scratch.dataId);
   }
