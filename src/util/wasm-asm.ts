@@ -1,5 +1,5 @@
 // Byte-level WebAssembly assembly for kdnet's small hand-built modules (the fused solver update, the wasm
-// MaxPoolGrad and Transpose kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
+// MaxPoolGrad, Transpose and Caffe AVE pooling kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
 // module of exported functions over an imported memory (tfjs' wasm heap). Code is a plain byte array;
 // instructions are functions returning bytes so a kernel reads as its stack program.
 

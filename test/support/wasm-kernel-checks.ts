@@ -178,6 +178,32 @@ export function caffeAveBackward(c: AvePoolCase, dy: Float32Array): Float32Array
   return dx;
 }
 
+/** Caffe's AVE Forward_cpu loop in float32: each window summed from 0 in scan order, then / pool_size. */
+export function caffeAveForward(c: AvePoolCase, x: Float32Array): Float32Array {
+  const [n, ch, h, w] = c.x;
+  const [oh, ow] = caffePooledSize(c);
+  const y = new Float32Array(n * ch * oh * ow);
+  for (let plane = 0; plane < n * ch; plane++) {
+    for (let ph = 0; ph < oh; ph++) {
+      for (let pw = 0; pw < ow; pw++) {
+        let hs = ph * c.stride[0] - c.pad[0];
+        let ws = pw * c.stride[1] - c.pad[1];
+        let he = Math.min(hs + c.kernel[0], h + c.pad[0]);
+        let we = Math.min(ws + c.kernel[1], w + c.pad[1]);
+        const poolSize = (he - hs) * (we - ws);
+        hs = Math.max(hs, 0);
+        ws = Math.max(ws, 0);
+        he = Math.min(he, h);
+        we = Math.min(we, w);
+        let sum = 0;
+        for (let yy = hs; yy < he; yy++) for (let xx = ws; xx < we; xx++) sum = Math.fround(sum + x[(plane * h + yy) * w + xx]!);
+        y[(plane * oh + ph) * ow + pw] = sum / poolSize;
+      }
+    }
+  }
+  return y;
+}
+
 /**
  * Geometries: CIFAR-10 quick's (3×3/2 CEIL over 32, 16, 8), LeNet-like 2×2/2, pad 1 and 2, kernel < stride
  * (CEIL windows past the image), rectangular kernel and stride, global pooling, a 1×1 image, FLOOR, C = 1,
@@ -208,6 +234,27 @@ export const AVE_POOL_CASES: AvePoolCase[] = [
   { x: [2, 2, 7, 5], kernel: [2, 2], stride: [2, 2], pad: [0, 0], floor: true },
   { x: [1, 1, 17, 19], kernel: [3, 3], stride: [2, 2], pad: [1, 1] },
 ];
+
+/** Bitwise equal, any NaN matching any NaN (0 / 0 for a window wholly past an unpadded image). */
+const sameBitsOrNaN = (a: Float32Array, b: Float32Array) => a.length === b.length && sameBits(a.map((v, i) => (Number.isNaN(v) && Number.isNaN(b[i]!) ? 0 : v)), b.map((v) => (Number.isNaN(v) ? 0 : v)));
+
+/** CaffeAvgPool on the backend against caffeAveForward, bitwise. */
+export function avePoolMismatches(seed = 17): string[] {
+  const rng = new Rng(seed);
+  const bad: string[] = [];
+  for (const c of AVE_POOL_CASES) {
+    const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const want = caffeAveForward(c, x);
+    const got = tf.tidy(() => {
+      const attrs = { kernel: c.kernel, stride: c.stride, pad: c.pad, output: caffePooledSize(c) };
+      return tf.engine().runKernel('CaffeAvgPool', { x: tf.tensor(x, c.x) }, attrs as never) as tf.Tensor;
+    });
+    const data = got.dataSync() as Float32Array;
+    got.dispose();
+    if (!sameBitsOrNaN(data, want)) bad.push(`CaffeAvgPool ${JSON.stringify(c)}`);
+  }
+  return bad;
+}
 
 /** CaffeAvgPoolGrad on the backend against caffeAveBackward, bitwise. */
 export function avePoolGradMismatches(seed = 13): string[] {

@@ -9,11 +9,13 @@ import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-mod
 import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
 import { transposeWasm } from '../../src/backend/kernels/transpose.js';
 import { avgPoolGradModuleBytes } from '../../src/backend/kernels/avg-pool-grad-module.js';
-import { avePoolGradMismatches, poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
+import { avgPoolModuleBytes } from '../../src/backend/kernels/avg-pool-module.js';
+import { avePoolGradMismatches, avePoolMismatches, poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
 
 await initBackend('wasm', true);
 const heap = wasmHeapOf(tf.backend());
-const modules = [heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes), heapModule(tf.backend(), 'transpose', transposeModuleBytes), heapModule(tf.backend(), 'avg-pool-grad', avgPoolGradModuleBytes)].every((m) => m !== undefined);
-const mismatches = [...poolGradMismatches(), ...avePoolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
+const builds = { 'max-pool-grad': poolGradModuleBytes, transpose: transposeModuleBytes, 'avg-pool': avgPoolModuleBytes, 'avg-pool-grad': avgPoolGradModuleBytes };
+const modules = Object.entries(builds).every(([name, bytes]) => heapModule(tf.backend(), name, bytes) !== undefined);
+const mismatches = [...poolGradMismatches(), ...avePoolMismatches(), ...avePoolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
 console.log(JSON.stringify({ threads: wasmThreading()?.threads ?? 1, shared: heap?.memory.buffer instanceof SharedArrayBuffer, modules, mismatches }));
 process.exit(0);
