@@ -1,7 +1,7 @@
 // Byte-level WebAssembly assembly for kdnet's small hand-built modules (the fused solver update, the wasm
-// MaxPoolGrad, Transpose and Caffe AVE pooling kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
-// module of exported functions over an imported memory (tfjs' wasm heap). Code is a plain byte array;
-// instructions are functions returning bytes so a kernel reads as its stack program.
+// MaxPoolGrad, Transpose and Caffe AVE pooling kernels): LEB128 numbers, vectors, sections, the opcodes those
+// modules use, and a module of exported functions over an imported memory (tfjs' wasm heap). Code is a plain
+// byte array; instructions are functions returning bytes so a kernel reads as its stack program.
 
 export type Code = number[];
 
