@@ -1,5 +1,6 @@
-// Per-call CPU time of kdnet's wasm SIMD kernels (MaxPoolGrad, Transpose) against what they replaced (the
-// JavaScript first-maximum loop; tfjs-wasm's own Transpose), on LeNet's and CIFAR-10 quick's shapes:
+// Per-call CPU time of kdnet's wasm SIMD kernels (MaxPoolGrad, CaffeAvgPool and its gradient, Transpose)
+// against what they replaced (the JavaScript first-maximum loop; the composites of transposes and depthwise
+// convolutions; tfjs-wasm's own Transpose), on LeNet's and CIFAR-10 quick's shapes:
 // `KDNET_NATIVE=0 npx tsx bench/wasm-kernels.ts [REPS]`. CPU time of this process (process.cpuUsage, user +
 // system), so other load on a shared machine inflates it less than wall time; with OMP_NUM_THREADS > 1 the
 // threaded build's idle workers add nothing (these kernels run on the calling thread). Build first.
@@ -21,6 +22,15 @@ function poolGrad(shape: [number, number, number, number], k: number, s: number,
   const y = tf.maxPool(x, k, s, pad as never);
   const dy = tf.randomNormal(info.outShape);
   return () => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: k, strides: s, pad } as never) as tf.Tensor;
+}
+
+/** CaffeAvgPool of an NCHW blob x, or with `grad` CaffeAvgPoolGrad of a top diff (Caffe's CEIL pooled size, pad 0). */
+function avePool(x: [number, number, number, number], k: number, s: number, grad: boolean): () => tf.Tensor {
+  const output = [2, 3].map((i) => Math.ceil((x[i]! - k) / s) + 1);
+  const attrs = { kernel: [k, k], stride: [s, s], pad: [0, 0], output };
+  const input = tf.randomNormal(grad ? [x[0], x[1], ...output] : x);
+  if (!grad) return () => tf.engine().runKernel('CaffeAvgPool', { x: input }, attrs as never) as tf.Tensor;
+  return () => tf.engine().runKernel('CaffeAvgPoolGrad', { dy: input }, { ...attrs, inputShape: x } as never) as tf.Tensor;
 }
 
 function transpose(shape: number[], perm: number[]): () => tf.Tensor {
@@ -49,6 +59,10 @@ async function main(): Promise<void> {
     { name: 'MaxPoolGrad LeNet pool2 [3200×8×8×1] 2×2 s2', run: poolGrad([3200, 8, 8, 1], 2, 2, 'valid') },
     { name: 'MaxPoolGrad CIFAR pool1 [3200×32×32×1] 3×3 s2', run: poolGrad([3200, 32, 32, 1], 3, 2, nhwc(0, 1, 0, 1)) },
     { name: 'MaxPoolGrad NHWC [100×32×32×32] 3×3 s2', run: poolGrad([100, 32, 32, 32], 3, 2, nhwc(0, 1, 0, 1)) },
+    { name: 'CaffeAvgPool CIFAR pool2 [100×32×16×16] 3×3 s2', run: avePool([100, 32, 16, 16], 3, 2, false) },
+    { name: 'CaffeAvgPool CIFAR pool3 [100×64×8×8] 3×3 s2', run: avePool([100, 64, 8, 8], 3, 2, false) },
+    { name: 'CaffeAvgPoolGrad CIFAR pool2 dy [100×32×8×8] 3×3 s2', run: avePool([100, 32, 16, 16], 3, 2, true) },
+    { name: 'CaffeAvgPoolGrad CIFAR pool3 dy [100×64×4×4] 3×3 s2', run: avePool([100, 64, 8, 8], 3, 2, true) },
     { name: 'Transpose CIFAR [100×32×32×32] [0,2,3,1]', run: transpose([100, 32, 32, 32], [0, 2, 3, 1]) },
     { name: 'Transpose CIFAR [100×32×32×32] [0,3,1,2]', run: transpose([100, 32, 32, 32], [0, 3, 1, 2]) },
     { name: 'Transpose CIFAR [100×32×32×32] [1,2,0,3]', run: transpose([100, 32, 32, 32], [1, 2, 0, 3]) },

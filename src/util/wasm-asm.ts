@@ -1,7 +1,7 @@
 // Byte-level WebAssembly assembly for kdnet's small hand-built modules (the fused solver update, the wasm
-// MaxPoolGrad, Transpose and filter-gradient kernels): LEB128 numbers, vectors, sections, the opcodes those modules use, and a
-// module of exported functions over an imported memory (tfjs' wasm heap). Code is a plain byte array;
-// instructions are functions returning bytes so a kernel reads as its stack program.
+// MaxPoolGrad, Transpose, Caffe AVE pooling and filter-gradient kernels): LEB128 numbers, vectors, sections,
+// the opcodes those modules use, and a module of exported functions over an imported memory (tfjs' wasm heap).
+// Code is a plain byte array; instructions are functions returning bytes so a kernel reads as its stack program.
 
 export type Code = number[];
 
@@ -41,10 +41,12 @@ export const simd = (op: number): Code => [0xfd, ...uleb(op)];
 /** Scalar instructions (memory accesses: alignment hint 0, offset 0). */
 export const op = {
   i32: (v: number): Code => [0x41, ...sleb(v | 0)],
+  f32: (v: number): Code => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
   add: [0x6a],
   sub: [0x6b],
   mul: [0x6c],
   divS: [0x6d],
+  divU: [0x6e],
   and: [0x71],
   shl: [0x74],
   eqz: [0x45],
@@ -62,6 +64,7 @@ export const op = {
   f32Load: [0x2a, 0, 0],
   f32Store: [0x38, 0, 0],
   f32Add: [0x92],
+  f32Div: [0x95],
   drop: [0x1a],
 };
 

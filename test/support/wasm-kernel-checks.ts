@@ -132,3 +132,146 @@ export function transposeMismatches(original: tf.KernelConfig, seed = 11): strin
   }
   return bad;
 }
+
+export interface AvePoolCase {
+  /** NCHW bottom shape. */
+  x: [number, number, number, number];
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  /** FLOOR rounding instead of Caffe's default CEIL. */
+  floor?: boolean;
+}
+
+/** Caffe's pooled size (PoolingLayer::Reshape): CEIL or FLOOR, and with padding the last window starts inside image or top/left pad. */
+export function caffePooledSize(c: AvePoolCase): [number, number] {
+  return [0, 1].map((i) => {
+    const span = (c.x[2 + i]! + 2 * c.pad[i]! - c.kernel[i]!) / c.stride[i]!;
+    let o = (c.floor ? Math.floor(span) : Math.ceil(span)) + 1;
+    if ((c.pad[0] || c.pad[1]) && (o - 1) * c.stride[i]! >= c.x[2 + i]! + c.pad[i]!) o--;
+    return o;
+  }) as [number, number];
+}
+
+/** Caffe's AVE Backward_cpu loop in float32: per plane and window, bottom += fround(top_diff / pool_size). */
+export function caffeAveBackward(c: AvePoolCase, dy: Float32Array): Float32Array {
+  const [n, ch, h, w] = c.x;
+  const [oh, ow] = caffePooledSize(c);
+  const dx = new Float32Array(n * ch * h * w);
+  for (let plane = 0; plane < n * ch; plane++) {
+    for (let ph = 0; ph < oh; ph++) {
+      for (let pw = 0; pw < ow; pw++) {
+        let hs = ph * c.stride[0] - c.pad[0];
+        let ws = pw * c.stride[1] - c.pad[1];
+        let he = Math.min(hs + c.kernel[0], h + c.pad[0]);
+        let we = Math.min(ws + c.kernel[1], w + c.pad[1]);
+        const poolSize = (he - hs) * (we - ws);
+        hs = Math.max(hs, 0);
+        ws = Math.max(ws, 0);
+        he = Math.min(he, h);
+        we = Math.min(we, w);
+        const d = Math.fround(dy[(plane * oh + ph) * ow + pw]! / poolSize);
+        for (let y = hs; y < he; y++) for (let x = ws; x < we; x++) dx[(plane * h + y) * w + x] += d;
+      }
+    }
+  }
+  return dx;
+}
+
+/** Caffe's AVE Forward_cpu loop in float32: each window summed from 0 in scan order, then / pool_size. */
+export function caffeAveForward(c: AvePoolCase, x: Float32Array): Float32Array {
+  const [n, ch, h, w] = c.x;
+  const [oh, ow] = caffePooledSize(c);
+  const y = new Float32Array(n * ch * oh * ow);
+  for (let plane = 0; plane < n * ch; plane++) {
+    for (let ph = 0; ph < oh; ph++) {
+      for (let pw = 0; pw < ow; pw++) {
+        let hs = ph * c.stride[0] - c.pad[0];
+        let ws = pw * c.stride[1] - c.pad[1];
+        let he = Math.min(hs + c.kernel[0], h + c.pad[0]);
+        let we = Math.min(ws + c.kernel[1], w + c.pad[1]);
+        const poolSize = (he - hs) * (we - ws);
+        hs = Math.max(hs, 0);
+        ws = Math.max(ws, 0);
+        he = Math.min(he, h);
+        we = Math.min(we, w);
+        let sum = 0;
+        for (let yy = hs; yy < he; yy++) for (let xx = ws; xx < we; xx++) sum = Math.fround(sum + x[(plane * h + yy) * w + xx]!);
+        y[(plane * oh + ph) * ow + pw] = sum / poolSize;
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * Geometries: CIFAR-10 quick's (3×3/2 CEIL over 32, 16, 8), LeNet-like 2×2/2, pad 1 and 2, kernel < stride
+ * (CEIL windows past the image), rectangular kernel and stride, global pooling, a 1×1 image, FLOOR, C = 1,
+ * C = 3, N > 1, widths that leave 1–3 columns after the last four.
+ */
+export const AVE_POOL_CASES: AvePoolCase[] = [
+  { x: [2, 3, 32, 32], kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { x: [3, 4, 16, 16], kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { x: [2, 5, 8, 8], kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { x: [3, 2, 24, 24], kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+  { x: [2, 3, 7, 9], kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+  { x: [2, 3, 8, 7], kernel: [3, 3], stride: [2, 2], pad: [1, 1] },
+  { x: [1, 3, 13, 11], kernel: [3, 3], stride: [1, 1], pad: [1, 1] },
+  { x: [2, 2, 10, 9], kernel: [5, 5], stride: [2, 2], pad: [2, 2] },
+  { x: [1, 2, 5, 6], kernel: [4, 4], stride: [2, 2], pad: [3, 3] },
+  { x: [1, 2, 8, 7], kernel: [3, 3], stride: [3, 3], pad: [2, 2] },
+  { x: [1, 2, 5, 5], kernel: [1, 1], stride: [3, 3], pad: [0, 0] },
+  { x: [2, 1, 6, 6], kernel: [1, 1], stride: [3, 3], pad: [0, 0] },
+  { x: [2, 2, 2, 2], kernel: [2, 2], stride: [3, 3], pad: [1, 1] },
+  { x: [1, 3, 11, 10], kernel: [2, 2], stride: [3, 3], pad: [1, 1] },
+  { x: [2, 3, 7, 6], kernel: [3, 2], stride: [2, 1], pad: [1, 0] },
+  { x: [2, 3, 8, 10], kernel: [4, 3], stride: [3, 2], pad: [2, 1] },
+  { x: [1, 2, 9, 12], kernel: [2, 5], stride: [1, 3], pad: [0, 2] },
+  { x: [2, 3, 6, 5], kernel: [6, 5], stride: [1, 1], pad: [0, 0] },
+  { x: [2, 4, 8, 8], kernel: [8, 8], stride: [1, 1], pad: [0, 0] },
+  { x: [3, 2, 1, 1], kernel: [1, 1], stride: [1, 1], pad: [0, 0] },
+  { x: [2, 3, 1, 1], kernel: [3, 3], stride: [2, 2], pad: [1, 1] },
+  { x: [2, 2, 7, 5], kernel: [2, 2], stride: [2, 2], pad: [0, 0], floor: true },
+  { x: [1, 1, 17, 19], kernel: [3, 3], stride: [2, 2], pad: [1, 1] },
+];
+
+/** Bitwise equal, any NaN matching any NaN (0 / 0 for a window wholly past an unpadded image). */
+const sameBitsOrNaN = (a: Float32Array, b: Float32Array) => a.length === b.length && sameBits(a.map((v, i) => (Number.isNaN(v) && Number.isNaN(b[i]!) ? 0 : v)), b.map((v) => (Number.isNaN(v) ? 0 : v)));
+
+/** CaffeAvgPool on the backend against caffeAveForward, bitwise. */
+export function avePoolMismatches(seed = 17): string[] {
+  const rng = new Rng(seed);
+  const bad: string[] = [];
+  for (const c of AVE_POOL_CASES) {
+    const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const want = caffeAveForward(c, x);
+    const got = tf.tidy(() => {
+      const attrs = { kernel: c.kernel, stride: c.stride, pad: c.pad, output: caffePooledSize(c) };
+      return tf.engine().runKernel('CaffeAvgPool', { x: tf.tensor(x, c.x) }, attrs as never) as tf.Tensor;
+    });
+    const data = got.dataSync() as Float32Array;
+    got.dispose();
+    if (!sameBitsOrNaN(data, want)) bad.push(`CaffeAvgPool ${JSON.stringify(c)}`);
+  }
+  return bad;
+}
+
+/** CaffeAvgPoolGrad on the backend against caffeAveBackward, bitwise. */
+export function avePoolGradMismatches(seed = 13): string[] {
+  const rng = new Rng(seed);
+  const bad: string[] = [];
+  for (const c of AVE_POOL_CASES) {
+    const output = caffePooledSize(c);
+    const dyShape = [c.x[0], c.x[1], ...output];
+    const dy = Float32Array.from({ length: dyShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const want = caffeAveBackward(c, dy);
+    const got = tf.tidy(() => {
+      const attrs = { kernel: c.kernel, stride: c.stride, pad: c.pad, output, inputShape: c.x };
+      return tf.engine().runKernel('CaffeAvgPoolGrad', { dy: tf.tensor(dy, dyShape) }, attrs as never) as tf.Tensor;
+    });
+    const data = got.dataSync() as Float32Array;
+    got.dispose();
+    if (!sameBits(data, want)) bad.push(`CaffeAvgPoolGrad ${JSON.stringify(c)}`);
+  }
+  return bad;
+}

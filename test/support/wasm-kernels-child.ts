@@ -8,11 +8,14 @@ import { heapModule, wasmHeapOf } from '../../src/backend/kernels/wasm-heap.js';
 import { poolGradModuleBytes } from '../../src/backend/kernels/max-pool-grad-module.js';
 import { transposeModuleBytes } from '../../src/backend/kernels/transpose-module.js';
 import { transposeWasm } from '../../src/backend/kernels/transpose.js';
-import { poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
+import { avgPoolGradModuleBytes } from '../../src/backend/kernels/avg-pool-grad-module.js';
+import { avgPoolModuleBytes } from '../../src/backend/kernels/avg-pool-module.js';
+import { avePoolGradMismatches, avePoolMismatches, poolGradMismatches, transposeMismatches } from './wasm-kernel-checks.js';
 
 await initBackend('wasm', true);
 const heap = wasmHeapOf(tf.backend());
-const modules = heapModule(tf.backend(), 'max-pool-grad', poolGradModuleBytes) !== undefined && heapModule(tf.backend(), 'transpose', transposeModuleBytes) !== undefined;
-const mismatches = [...poolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
+const builds = { 'max-pool-grad': poolGradModuleBytes, transpose: transposeModuleBytes, 'avg-pool': avgPoolModuleBytes, 'avg-pool-grad': avgPoolGradModuleBytes };
+const modules = Object.entries(builds).every(([name, bytes]) => heapModule(tf.backend(), name, bytes) !== undefined);
+const mismatches = [...poolGradMismatches(), ...avePoolMismatches(), ...avePoolGradMismatches(), ...transposeMismatches(transposeWasm.original!)];
 console.log(JSON.stringify({ threads: wasmThreading()?.threads ?? 1, shared: heap?.memory.buffer instanceof SharedArrayBuffer, modules, mismatches }));
 process.exit(0);

@@ -34,6 +34,7 @@ export const LEAK_CALLS: Array<[label: string, call: (input: Input) => unknown]>
   ['CaffeAvgPoolGrad', (t) => run('CaffeAvgPoolGrad', { dy: t('blobDiff', [4, 10, 5, 5]) }, { ...caffePool, inputShape: [4, 10, 9, 9] })],
   ['CaffeMaxPool past the image (falls back)', (t) => run('CaffeMaxPool', { x: t('small', [4, 10, 5, 5]) }, pastImage)],
   ['CaffeAvgPool past the image (falls back)', (t) => run('CaffeAvgPool', { x: t('small', [4, 10, 5, 5]) }, pastImage)],
+  ['CaffeAvgPoolGrad past the image (falls back to the wasm module)', (t) => run('CaffeAvgPoolGrad', { dy: t('smallDiff', [4, 10, 3, 3]) }, { ...pastImage, inputShape: [4, 10, 5, 5] })],
   ['MaxPool of -inf windows (falls back)', (t) => run('MaxPool', { x: t('blocked', [1, 4, 4, 1]) }, { ...pool, pad: 'valid' })],
 ];
 
