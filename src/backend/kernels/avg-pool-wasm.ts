@@ -18,7 +18,7 @@ const usable = (a: CaffePoolAttrs, shape: Nchw) =>
  * A new output of `shape`, computed by `call` given byte offsets of the output and of the scratch's divisor
  * map (read up to 4 floats past its end) and its `rowFloats` zeros after it.
  */
-function withScratch(backend: tf.KernelBackend, heap: WasmHeap, shape: number[], divisors: Float32Array, rowFloats: number, call: (out: number, div: number, rows: number) => void): tf.TensorInfo {
+function withScratch(heap: WasmHeap, shape: number[], divisors: Float32Array, rowFloats: number, call: (out: number, div: number, rows: number) => void): tf.TensorInfo {
   // Allocate both before taking offsets and views (allocating may grow the memory).
   const out = heap.makeOutput(shape, 'float32');
   const mapFloats = divisors.length + 4;
@@ -30,7 +30,7 @@ function withScratch(backend: tf.KernelBackend, heap: WasmHeap, shape: number[],
     view.fill(0, divisors.length);
     call(heap.offsetOf(out), at, at + 4 * mapFloats);
   } finally {
-    backend.disposeData(scratch.dataId);
+    heap.dispose(scratch);
   }
   return out;
 }
@@ -45,7 +45,7 @@ export function avgPoolByModule(backend: tf.KernelBackend, x: tf.TensorInfo, a: 
   const [n, c, h, w] = shape;
   const [oh, ow] = a.output;
   const rowLength = poolScratchRow(w, ow, a.kernel[1], a.stride[1], a.pad[1]);
-  return withScratch(backend, heap, [n, c, oh, ow], aveDivisors({ ...a, input: [h, w] }), h * rowLength, (y, div, rows) => {
+  return withScratch(heap, [n, c, oh, ow], aveDivisors({ ...a, input: [h, w] }), h * rowLength, (y, div, rows) => {
     module[avgPoolFunction(a.stride[1], a.kernel[1])]!(heap.offsetOf(x), y, rows, div, n * c, h, w, oh, ow, ...a.kernel, ...a.stride, ...a.pad, rowLength);
   });
 }
@@ -59,7 +59,7 @@ export function avgPoolGradByModule(backend: tf.KernelBackend, dy: tf.TensorInfo
   if (!found) return undefined;
   const { module, heap } = found;
   const { rowLength, margin } = scratchRows(w, ow, a.kernel[1], a.stride[1], a.pad[1]);
-  return withScratch(backend, heap, [n, c, h, w], aveDivisors({ ...a, input: [h, w] }), oh * rowLength, (dx, div, rows) => {
+  return withScratch(heap, [n, c, h, w], aveDivisors({ ...a, input: [h, w] }), oh * rowLength, (dx, div, rows) => {
     module[avgPoolGradFunction(a.kernel[1])]!(heap.offsetOf(dy), dx, rows, div, n * c, h, w, oh, ow, ...a.kernel, ...a.stride, ...a.pad, rowLength, margin);
   });
 }
