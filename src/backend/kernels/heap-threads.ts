@@ -87,6 +87,10 @@ function poolFor(memory: WebAssembly.Memory): Pool | null {
   return pool;
 }
 
+let workerCalls = 0;
+/** How many calls kernel workers have run in this process (for tests: the threads do work). */
+export const kernelWorkerCalls = () => workerCalls;
+
 /** A kernel function over the heap, and how the workers find it. */
 export interface HeapFunction {
   module: WebAssembly.Module;
@@ -142,5 +146,6 @@ export function runCalls(heap: WasmHeap, fn: HeapFunction, calls: number[][]): n
   Atomics.store(b, NEXT, tag | EXHAUSTED);
   if (failure !== undefined) throw failure;
   if (b[FAILED]) throw new Error(`kdnet's wasm kernel ${fn.name} failed on a kernel thread`);
+  workerCalls += calls.length - ranHere;
   return calls.length - ranHere;
 }

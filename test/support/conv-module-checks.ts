@@ -1,11 +1,12 @@
-// Checks of kdnet's wasm filter-gradient module (src/backend/kernels/filter-grad.ts) through the
-// Conv2DBackpropFilter kernel on the current (wasm) backend: by test/backend/filter-grad.test.ts in its own
-// process (tfjs' single-threaded build) and by filter-grad-child.ts on the threaded build. Each case's result
-// is compared with a float64 loop and summarized by a hash of its bits, so the two builds can be compared bitwise.
+// Checks of kdnet's wasm convolution modules (src/backend/kernels/conv.ts, filter-grad.ts) through the Conv2D,
+// FusedConv2D and Conv2DBackpropFilter kernels on the current (wasm) backend: by test/backend/conv-modules.test.ts
+// in its own process (tfjs' single-threaded build) and by conv-modules-child.ts on the threaded build. Each
+// case's result is compared with a float64 loop and summarized by a hash of its bits, so the two builds can be
+// compared bitwise.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/util/rng.js';
 
-export interface FilterGradCase {
+export interface ConvCase {
   name: string;
   /** x as the kernel gets it (NHWC, or NCHW with dataFormat NCHW). */
   x: [number, number, number, number];
@@ -22,7 +23,7 @@ const nhwc = (t: number, b: number, l: number, r: number) => [[0, 0], [t, b], [l
  * not a multiple of 4, fewer output rows than parts, chunks of several rows, strides, asymmetric and 'same'
  * padding, a 1×1 image, NCHW.
  */
-export const FILTER_GRAD_CASES: FilterGradCase[] = [
+export const CONV_CASES: ConvCase[] = [
   { name: '3x3 pad 1, C 3, O 4', x: [2, 7, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: nhwc(1, 1, 1, 1) },
   { name: '5x5 stride 2, asymmetric pad, O 8', x: [2, 9, 8, 3], filter: [5, 5, 3, 8], strides: 2, pad: nhwc(2, 1, 2, 0) },
   { name: 'LeNet conv1 in small: 5x5 valid, C 1, O 20', x: [3, 12, 12, 1], filter: [5, 5, 1, 20], strides: 1, pad: 'valid' },
@@ -37,7 +38,7 @@ export const FILTER_GRAD_CASES: FilterGradCase[] = [
   { name: 'NCHW, 3x3 pad 1, O 16', x: [2, 3, 7, 6], filter: [3, 3, 3, 16], strides: 1, pad: [[0, 0], [0, 0], [1, 1], [1, 1]], dataFormat: 'NCHW' },
 ];
 
-export interface FilterGradResult {
+export interface ModuleResult {
   name: string;
   /** max |result − float64 reference| / max |reference| */
   relError: number;
@@ -81,9 +82,9 @@ function referenceFilterGrad(x: Float32Array, dy: Float32Array, info: tf.backend
 const toNhwc = (v: Float32Array, [n, c, h, w]: number[]) => tf.tidy(() => tf.transpose(tf.tensor(v, [n!, c!, h!, w!]), [0, 2, 3, 1]).dataSync() as Float32Array);
 
 /** Every case through the backend's Conv2DBackpropFilter kernel. */
-export function filterGradResults(seed = 13): FilterGradResult[] {
+export function filterGradResults(seed = 13): ModuleResult[] {
   const rng = new Rng(seed);
-  return FILTER_GRAD_CASES.map((c) => {
+  return CONV_CASES.map((c) => {
     const nchw = c.dataFormat === 'NCHW';
     const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
     const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
@@ -95,13 +96,68 @@ export function filterGradResults(seed = 13): FilterGradResult[] {
     const got = tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) }, { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', filterShape: c.filter } as never) as tf.Tensor);
     const values = got.dataSync() as Float32Array;
     got.dispose();
-    const want = referenceFilterGrad(nchw ? toNhwc(x, c.x) : x, nchw ? toNhwc(dy, dyShape) : dy, info);
-    let scale = 0;
-    let error = 0;
-    want.forEach((v, i) => {
-      scale = Math.max(scale, Math.abs(v));
-      error = Math.max(error, Math.abs(v - values[i]!));
-    });
-    return { name: c.name, relError: values.length === want.length ? error / scale : Infinity, hash: hashBits(values) };
+    return compared(c.name, values, referenceFilterGrad(nchw ? toNhwc(x, c.x) : x, nchw ? toNhwc(dy, dyShape) : dy, info));
+  });
+}
+
+function compared(name: string, values: Float32Array, want: Float64Array): ModuleResult {
+  let scale = 0;
+  let error = 0;
+  want.forEach((v, i) => {
+    scale = Math.max(scale, Math.abs(v));
+    error = Math.max(error, Math.abs(v - values[i]!));
+  });
+  return { name, relError: values.length === want.length ? error / scale : Infinity, hash: hashBits(values) };
+}
+
+/** out (NHWC) of NHWC x and the HWIO filter in float64, plus the bias, padding as tfjs resolves it. */
+function referenceConv(x: Float32Array, filter: Float32Array, bias: Float32Array | undefined, info: tf.backend_util.Conv2DInfo): Float64Array {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: o } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const out = new Float64Array(n * oh * ow * o);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xo = 0; xo < ow; xo++)
+        for (let k = 0; k < o; k++) {
+          let sum = bias ? bias[k]! : 0;
+          for (let i = 0; i < kh; i++) {
+            const iy = y * sh + i - top;
+            if (iy < 0 || iy >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const ix = xo * sw + j - left;
+              if (ix < 0 || ix >= w) continue;
+              for (let ch = 0; ch < c; ch++) sum += x[((b * h + iy) * w + ix) * c + ch]! * filter[((i * kw + j) * c + ch) * o + k]!;
+            }
+          }
+          out[((b * oh + y) * ow + xo) * o + k] = sum;
+        }
+  return out;
+}
+
+/** Every case through the backend's Conv2D kernel, and (NHWC cases) FusedConv2D with a bias. */
+export function convResults(seed = 17): ModuleResult[] {
+  const rng = new Rng(seed);
+  return CONV_CASES.flatMap((c) => {
+    const nchw = c.dataFormat === 'NCHW';
+    const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
+    const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
+    const info = tf.backend_util.computeConv2DInfo(xNhwc, c.filter, c.strides, 1, pad as never, undefined, false, 'channelsLast');
+    const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const filter = Float32Array.from({ length: c.filter.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const bias = Float32Array.from({ length: c.filter[3] }, () => rng.normal());
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', dilations: 1 };
+    const run = (name: string, withBias: boolean) => {
+      const inputs: Record<string, tf.Tensor> = { x: tf.tensor(x, c.x), filter: tf.tensor(filter, c.filter) };
+      if (withBias) inputs.bias = tf.tensor(bias);
+      const y = tf.tidy(() => tf.engine().runKernel(name, inputs, (withBias ? { ...attrs, activation: 'linear' } : attrs) as never) as tf.Tensor);
+      const values = (nchw ? tf.tidy(() => tf.transpose(y, [0, 2, 3, 1]).dataSync()) : y.dataSync()) as Float32Array;
+      tf.dispose([y, ...Object.values(inputs)]);
+      return values;
+    };
+    const xs = nchw ? toNhwc(x, c.x) : x;
+    const results = [compared(`Conv2D ${c.name}`, run('Conv2D', false), referenceConv(xs, filter, undefined, info))];
+    if (!nchw) results.push(compared(`FusedConv2D ${c.name}`, run('FusedConv2D', true), referenceConv(xs, filter, bias, info)));
+    return results;
   });
 }
