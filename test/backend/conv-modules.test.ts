@@ -1,7 +1,8 @@
 // kdnet's wasm SIMD convolution modules on pure wasm: the convolution (src/backend/kernels/conv.ts, behind
-// Conv2D, FusedConv2D and so the input gradient) and the filter gradient (filter-grad.ts, behind
-// Conv2DBackpropFilter), against float64 loops on many geometries; the paths they sit in front of; and
-// bitwise the same results on tfjs' threaded build, where kernel workers run part of every call.
+// Conv2D, FusedConv2D and so the input gradient), the filter gradient (filter-grad.ts, behind
+// Conv2DBackpropFilter) and the matrix product (gemm.ts, behind BatchMatMul), against float64 loops on many
+// geometries; the paths they sit in front of; and bitwise the same results on tfjs' threaded build, where
+// kernel workers run part of every call.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
@@ -10,7 +11,8 @@ import { filterGradModuleBytes } from '../../src/backend/kernels/filter-grad-mod
 import { convModuleBytes } from '../../src/backend/kernels/conv-module.js';
 import { filterGradModuleApplies, filterGradOnHeap } from '../../src/backend/kernels/filter-grad.js';
 import { convModuleApplies, convOnHeap } from '../../src/backend/kernels/conv.js';
-import { CONV_CASES, convResults, filterGradResults, type ModuleResult } from '../support/conv-module-checks.js';
+import { gemmOnHeap } from '../../src/backend/kernels/gemm.js';
+import { CONV_CASES, GEMM_CASES, convResults, filterGradResults, gemmResults, type ModuleResult } from '../support/conv-module-checks.js';
 import { lastJsonLine, runSupportScript } from '../support/cli-process.js';
 import { onPureWasm } from './native/support.js';
 
@@ -55,6 +57,22 @@ describe('the wasm SIMD convolution modules', () => {
     expectAccurate(results);
   });
 
+  it(`matrix product: matches a float64 loop on ${GEMM_CASES.length} products through matMul, every transpose combination`, () => {
+    expectAccurate(onPureWasm(() => gemmResults()));
+  });
+
+  it('matrix product: takes plain products of batch 1, leaves batches to the shipped kernel', () => {
+    const a = tf.randomNormal([6, 5]);
+    const b = tf.randomNormal([5, 7]);
+    const byModule = gemmOnHeap(tf.backend(), a, b)!;
+    const viaKernel = onPureWasm(() => tf.tidy(() => Array.from(tf.matMul(a, b).dataSync())));
+    expect(Array.from(tf.engine().makeTensorFromTensorInfo(byModule).dataSync())).toEqual(viaKernel);
+    tf.dispose(tf.engine().makeTensorFromTensorInfo(byModule));
+    expect(gemmOnHeap(tf.backend(), tf.zeros([2, 3, 4]), tf.zeros([2, 4, 5]))).toBeUndefined();
+    expect(gemmOnHeap(tf.backend(), tf.zeros([3, 4], 'int32'), tf.zeros([4, 5], 'int32'))).toBeUndefined();
+    tf.dispose([a, b]);
+  });
+
   it('are what the kernels return (the module paths are taken)', () => {
     const x = tf.randomNormal([2, 9, 9, 3]) as tf.Tensor4D;
     const dy = tf.randomNormal([2, 9, 9, 8]) as tf.Tensor4D;
@@ -84,20 +102,20 @@ describe('the wasm SIMD convolution modules', () => {
   });
 
   it('leave nothing behind (tensors and heap data)', () => {
-    onPureWasm(() => [filterGradResults(), convResults()]);
+    onPureWasm(() => [filterGradResults(), convResults(), gemmResults()]);
     const before = tf.memory().numTensors;
     const bytes = (tf.memory() as { numBytesInWASM?: number }).numBytesInWASM;
-    onPureWasm(() => [filterGradResults(), convResults()]);
+    onPureWasm(() => [filterGradResults(), convResults(), gemmResults()]);
     expect(tf.memory().numTensors).toBe(before);
     expect((tf.memory() as { numBytesInWASM?: number }).numBytesInWASM).toBe(bytes);
   });
 
   it('fall back to the earlier paths with KDNET_WASM_KERNELS=0, within float32 error', () => {
-    expectAccurate(withKernelsOff(() => onPureWasm(() => [...filterGradResults(), ...convResults()])), 1e-5);
+    expectAccurate(withKernelsOff(() => onPureWasm(() => [...filterGradResults(), ...convResults(), ...gemmResults()])), 1e-5);
   });
 
   it("give bitwise the same results on tfjs' threaded build, where a kernel worker runs parts of the calls", () => {
-    const here = onPureWasm(() => [...filterGradResults(), ...convResults()]);
+    const here = onPureWasm(() => [...filterGradResults(), ...convResults(), ...gemmResults()]);
     const r = runSupportScript('conv-modules-child.ts', { KDNET_NATIVE: '0', OMP_NUM_THREADS: '2' });
     expect(r.code, r.stderr).toBe(0);
     const child = lastJsonLine<{ threads: number; results: ModuleResult[]; workerCalls: number }>(r.stdout);

@@ -161,3 +161,48 @@ export function convResults(seed = 17): ModuleResult[] {
     return results;
   });
 }
+
+/** Products the matrix module takes, directly or after the BatchMatMul workaround's transposes: M and N not multiples of 4, tiny and LeNet/MLP-sized, rank 3 with batch 1. */
+export const GEMM_CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+  { a: [7, 5], b: [5, 3], transposeA: false, transposeB: false },
+  { a: [1, 1], b: [1, 1], transposeA: false, transposeB: false },
+  { a: [64, 800], b: [500, 800], transposeA: false, transposeB: true },
+  { a: [64, 500], b: [500, 800], transposeA: false, transposeB: false },
+  { a: [64, 500], b: [64, 800], transposeA: true, transposeB: false },
+  { a: [64, 10], b: [64, 500], transposeA: true, transposeB: false },
+  { a: [100, 1200], b: [10, 1200], transposeA: false, transposeB: true },
+  { a: [13, 37], b: [21, 13], transposeA: true, transposeB: true },
+  { a: [1, 9, 6], b: [1, 6, 70], transposeA: false, transposeB: false },
+  { a: [3, 4, 5], b: [3, 5, 8], transposeA: false, transposeB: false },
+];
+
+/** Every GEMM case through tf.matMul (BatchMatMul). */
+export function gemmResults(seed = 19): ModuleResult[] {
+  const rng = new Rng(seed);
+  return GEMM_CASES.map((c) => {
+    const a = Float32Array.from({ length: c.a.reduce((p, d) => p * d, 1) }, () => rng.normal());
+    const b = Float32Array.from({ length: c.b.reduce((p, d) => p * d, 1) }, () => rng.normal());
+    const y = tf.tidy(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.transposeA, c.transposeB));
+    const values = y.dataSync() as Float32Array;
+    y.dispose();
+    const r = c.a.length;
+    const [ar, ac] = c.a.slice(-2) as [number, number];
+    const [br, bc] = c.b.slice(-2) as [number, number];
+    const [m, k] = c.transposeA ? [ac, ar] : [ar, ac];
+    const n = c.transposeB ? br : bc;
+    const batch = c.a.slice(0, r - 2).reduce((p, d) => p * d, 1);
+    const want = new Float64Array(batch * m * n);
+    for (let t = 0; t < batch; t++)
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let q = 0; q < k; q++) {
+            const av = a[t * ar * ac + (c.transposeA ? q * ac + i : i * ac + q)]!;
+            const bv = b[t * br * bc + (c.transposeB ? j * bc + q : q * bc + j)]!;
+            sum += av * bv;
+          }
+          want[(t * m + i) * n + j] = sum;
+        }
+    return compared(`matMul [${c.a}]${c.transposeA ? 'ᵀ' : ''}·[${c.b}]${c.transposeB ? 'ᵀ' : ''}`, values, want);
+  });
+}

@@ -1,9 +1,11 @@
 // BatchMatMul for wasm: with transposeA or transposeB set, the shipped kernel runs 5–40× slower than
 // transposing the operand first (a Transpose kernel call) and multiplying plain matrices. Autodiff of matMul
-// and every backward GEMM (InnerProduct's dW = dyᵀ·x) ask for transposed operands, so this matters.
+// and every backward GEMM (InnerProduct's dW = dyᵀ·x) ask for transposed operands, so this matters. Plain
+// products of batch 1 go to kdnet's SIMD module (gemm.ts), the rest to the shipped kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { addWorkaround } from '../workarounds.js';
 import { asTensor, kernelReplacement } from './replace.js';
+import { gemmOnHeap } from './gemm.js';
 
 function swapLastTwo(t: tf.Tensor): tf.Tensor {
   const perm = [...t.shape.keys()];
@@ -17,7 +19,9 @@ const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 export const batchMatMulWasm = kernelReplacement('BatchMatMul', 'wasm', ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as tf.BatchMatMulAttrs;
   const original = batchMatMulWasm.original!;
-  if (!a.transposeA && !a.transposeB) return original.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo;
+  const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) =>
+    gemmOnHeap(backend, x, y) ?? (original.kernelFunc({ inputs: { a: x, b: y }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend }) as tf.TensorInfo);
+  if (!a.transposeA && !a.transposeB) return multiply(inputs.a!, inputs.b!);
   const made: tf.Tensor[] = [];
   const plain = (info: tf.TensorInfo, transposed: boolean): tf.TensorInfo => {
     if (!transposed) return info;
@@ -25,8 +29,6 @@ export const batchMatMulWasm = kernelReplacement('BatchMatMul', 'wasm', ({ input
     made.push(t);
     return t;
   };
-  const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) =>
-    original.kernelFunc({ inputs: { a: x, b: y }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend }) as tf.TensorInfo;
   try {
     const [ia, ib] = [inputs.a!, inputs.b!];
     const rank = ia.shape.length;

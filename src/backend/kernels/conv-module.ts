@@ -3,12 +3,16 @@
 // For one kernel row, the taps (kw, c) a pixel sees are KW·C contiguous floats of xpad, and the filter's rows
 // for them are contiguous too, so no im2col is needed. A block of PIXELS neighbouring output pixels × 4·VECTORS
 // outputs stays in registers for the whole sum; each tap is one splat per pixel and VECTORS filter loads
-// shared by the pixels. One call computes output rows [rowBegin, rowEnd) (row = n·OH + y): calls write
-// disjoint outputs and each output is summed in one order, whatever thread runs it.
+// shared by the pixels. One call computes output rows [rowBegin, rowEnd) (row = n·OH + y) and outputs
+// [oBegin, oEnd): calls write disjoint outputs and each output is summed in one order, whatever thread runs
+// it. A matrix product A·B is the 1×1 case (A's rows the pixels, B the filter).
 import { I32, V128, addTo, get, op, set, v128, whileNot, moduleBytes, type Code, type WasmFunction } from '../../util/wasm-asm.js';
 
-/** Byte offsets of xpad, the filter [KH, KW·C, O4], the bias [O4] and the output [N·OH·OW, O4]; then rowBegin, rowEnd, OH, OW, O4, KH, T = KW·C, sh, sw, C, HP, WP. */
-export const CONV_PARAMS = ['xp', 'w', 'bias', 'out', 'rowBegin', 'rowEnd', 'oh', 'ow', 'o', 'kh', 't', 'sh', 'sw', 'c', 'hp', 'wp'] as const;
+/**
+ * Byte offsets of xpad, the filter [KH, KW·C, O4], the bias [O4] and the output [N·OH·OW, O4]; then rowBegin,
+ * rowEnd, oBegin, oEnd (the outputs computed: multiples of 4), OH, OW, O4, KH, T = KW·C, sh, sw, C, HP, WP.
+ */
+export const CONV_PARAMS = ['xp', 'w', 'bias', 'out', 'rowBegin', 'rowEnd', 'oBegin', 'oEnd', 'oh', 'ow', 'o', 'kh', 't', 'sh', 'sw', 'c', 'hp', 'wp'] as const;
 const I32_LOCALS = ['row', 'n', 'xRow', 'outRow', 'px', 'o0', 'k', 'taps', 'wPtr', 'xStep', 'rowStep', 'wStep'] as const;
 type Name = (typeof CONV_PARAMS)[number] | (typeof I32_LOCALS)[number];
 
@@ -69,11 +73,11 @@ function conv(): WasmFunction {
       ...addTo(at.o0, i32(4 * v)),
     ];
   };
-  // r pixels from px: all outputs, blocks of VECTORS vectors, then single vectors (O4 is a multiple of 4).
+  // r pixels from px: outputs [oBegin, oEnd), blocks of VECTORS vectors, then single vectors.
   const pixels = (r: number): Code => [
-    ...i32(0), ...s('o0'),
-    ...whileNot([...g('o0'), ...i32(4 * VECTORS), ...op.add, ...g('o'), ...op.gtS], micro(r, VECTORS)),
-    ...whileNot([...g('o0'), ...g('o'), ...op.geS], micro(r, 1)),
+    ...g('oBegin'), ...s('o0'),
+    ...whileNot([...g('o0'), ...i32(4 * VECTORS), ...op.add, ...g('oEnd'), ...op.gtS], micro(r, VECTORS)),
+    ...whileNot([...g('o0'), ...g('oEnd'), ...op.geS], micro(r, 1)),
     ...addTo(at.px, i32(r)),
   ];
   const outputRow = [

@@ -44,7 +44,7 @@ export function convOnHeap(backend: tf.KernelBackend, x: tf.TensorInfo, filter: 
     const parts = Math.min(PARTS, rows);
     const calls = Array.from({ length: parts }, (_, p) => [
       at(padded), at(wideFilter), at(wideBias), at(wideOut),
-      Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts),
+      Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts), 0, o4,
       oh, ow, o4, kh, kw * c, info.strideHeight, info.strideWidth, c, hp, wp,
     ]);
     runCalls(heap, { module: compiled, name: 'conv', call: module.conv }, calls);

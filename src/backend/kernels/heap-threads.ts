@@ -13,7 +13,8 @@ import type { WasmHeap } from './wasm-heap.js';
 
 /** Board slots (Int32): job generation, next call (tagged), calls done, a call failed, call count, argument count, module, function. */
 const GEN = 0, NEXT = 1, DONE = 2, FAILED = 3, COUNT = 4, ARGC = 5, MODULE = 6, FUNCTION = 7, ARGS = 8;
-const MAX_CALLS = 64, MAX_ARGS = 32;
+export const MAX_CALLS = 64;
+const MAX_ARGS = 32;
 // NEXT holds the job's generation (low 15 bits) above the next call's index, and a job ends with its index
 // at EXHAUSTED: a worker waking late, or reading the next job's fields half-written, can only take a call
 // of the generation it saw, and only while that job is open (its fields stay put until every call is done).
