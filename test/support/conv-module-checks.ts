@@ -162,7 +162,10 @@ export function convResults(seed = 17): ModuleResult[] {
   });
 }
 
-/** Products the matrix module takes, directly or after the BatchMatMul workaround's transposes: M and N not multiples of 4, tiny and LeNet/MLP-sized, rank 3 with batch 1. */
+/**
+ * Products the matrix module takes, directly or after the BatchMatMul workaround's transposes: M and N not
+ * multiples of 4, tiny and LeNet/MLP-sized, rows a whole number of KiB (skewed), rank 3 with batch 1.
+ */
 export const GEMM_CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
   { a: [7, 5], b: [5, 3], transposeA: false, transposeB: false },
   { a: [1, 1], b: [1, 1], transposeA: false, transposeB: false },
@@ -173,6 +176,7 @@ export const GEMM_CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; 
   { a: [100, 1200], b: [10, 1200], transposeA: false, transposeB: true },
   { a: [13, 37], b: [21, 13], transposeA: true, transposeB: true },
   { a: [1, 9, 6], b: [1, 6, 70], transposeA: false, transposeB: false },
+  { a: [6, 40], b: [40, 512], transposeA: false, transposeB: false },
   { a: [3, 4, 5], b: [3, 5, 8], transposeA: false, transposeB: false },
 ];
 
