@@ -212,16 +212,19 @@ export abstract class BaseConvolutionLayer extends Layer {
       const bottomDiffs = bottoms.map((b, i) => {
         const dy = this.nchw(topDiffs[i]!);
         const x = this.nchw(b);
+        // The NHWC diff, made once for the filter and the input gradient of the tfjs path.
+        let dyNhwc: tf.Tensor4D | undefined;
+        const nhwcDy = () => (dyNhwc ??= toNhwc(dy));
         const native = wantW ? this.applyNchwBackwardFilter(x, dy, wantB) : undefined;
         if (native) dW = sum(dW, native.dW);
-        else if (wantW) dW = sum(dW, hwioToOihw(this.applyBackwardFilter(toNhwc(x), toNhwc(dy))));
+        else if (wantW) dW = sum(dW, hwioToOihw(this.applyBackwardFilter(toNhwc(x), nhwcDy())));
         if (native?.dB) dB = sum(dB, native.dB);
         else if (wantB) {
           // Σ over batch and space, on the NCHW diff (two innermost-axis reductions: no transpose).
           dB = sum(dB, tf.sum(tf.sum(tf.reshape(dy, [dy.shape[0], this.numOutput, -1]), 2), 0));
         }
         if (!propagateDown[i]) return null;
-        const dx = this.applyNchwBackwardData(dy, w, x.shape) ?? toNchw(this.applyBackwardData(toNhwc(dy), (filter ??= oihwToHwio(w)), [x.shape[0], x.shape[2], x.shape[3], x.shape[1]]));
+        const dx = this.applyNchwBackwardData(dy, w, x.shape) ?? toNchw(this.applyBackwardData(nhwcDy(), (filter ??= oihwToHwio(w)), [x.shape[0], x.shape[2], x.shape[3], x.shape[1]]));
         return reshapeTo(dx, b.shape);
       });
       const paramDiffs: (tf.Tensor | null)[] = [dW ? reshapeTo(dW, this.blobs[0]!.shape) : null];
