@@ -55,12 +55,11 @@ function hashBits(values: Float32Array): number {
   return h;
 }
 
-/** dW (HWIO) of NHWC x and dy in float64, padding as tfjs resolves it. */
-function referenceFilterGrad(x: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo): Float64Array {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: o } = info;
+/** Every (output pixel, input element, filter row) a convolution multiplies, padding as tfjs resolves it (NHWC, HWIO). */
+function eachTap(info: tf.backend_util.Conv2DInfo, visit: (pixel: number, input: number, tap: number) => void): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
-  const dw = new Float64Array(kh * kw * c * o);
   for (let b = 0; b < n; b++)
     for (let y = 0; y < oh; y++)
       for (let xo = 0; xo < ow; xo++)
@@ -70,13 +69,29 @@ function referenceFilterGrad(x: Float32Array, dy: Float32Array, info: tf.backend
           for (let j = 0; j < kw; j++) {
             const ix = xo * sw + j - left;
             if (ix < 0 || ix >= w) continue;
-            for (let ch = 0; ch < c; ch++) {
-              const xv = x[((b * h + iy) * w + ix) * c + ch]!;
-              for (let k = 0; k < o; k++) dw[((i * kw + j) * c + ch) * o + k]! += xv * dy[((b * oh + y) * ow + xo) * o + k]!;
-            }
+            for (let ch = 0; ch < c; ch++) visit((b * oh + y) * ow + xo, ((b * h + iy) * w + ix) * c + ch, (i * kw + j) * c + ch);
           }
         }
+}
+
+/** dW (HWIO) of NHWC x and dy in float64. */
+function referenceFilterGrad(x: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo): Float64Array {
+  const o = info.outChannels;
+  const dw = new Float64Array(info.filterHeight * info.filterWidth * info.inChannels * o);
+  eachTap(info, (pixel, input, tap) => {
+    for (let k = 0; k < o; k++) dw[tap * o + k]! += x[input]! * dy[pixel * o + k]!;
+  });
   return dw;
+}
+
+/** A case's NHWC geometry as tfjs resolves it (NCHW cases: x, padding and dy in NHWC order). */
+function geometryOf(c: ConvCase): { nchw: boolean; info: tf.backend_util.Conv2DInfo; dyShape: number[] } {
+  const nchw = c.dataFormat === 'NCHW';
+  const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
+  const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
+  const info = tf.backend_util.computeConv2DInfo(xNhwc, c.filter, c.strides, 1, pad as never, undefined, false, 'channelsLast');
+  const dyNhwc = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  return { nchw, info, dyShape: nchw ? [dyNhwc[0]!, dyNhwc[3]!, dyNhwc[1]!, dyNhwc[2]!] : dyNhwc };
 }
 
 const toNhwc = (v: Float32Array, [n, c, h, w]: number[]) => tf.tidy(() => tf.transpose(tf.tensor(v, [n!, c!, h!, w!]), [0, 2, 3, 1]).dataSync() as Float32Array);
@@ -85,12 +100,7 @@ const toNhwc = (v: Float32Array, [n, c, h, w]: number[]) => tf.tidy(() => tf.tra
 export function filterGradResults(seed = 13): ModuleResult[] {
   const rng = new Rng(seed);
   return CONV_CASES.map((c) => {
-    const nchw = c.dataFormat === 'NCHW';
-    const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
-    const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
-    const info = tf.backend_util.computeConv2DInfo(xNhwc, c.filter, c.strides, 1, pad as never, undefined, false, 'channelsLast');
-    const dyNhwc = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const dyShape = nchw ? [dyNhwc[0]!, dyNhwc[3]!, dyNhwc[1]!, dyNhwc[2]!] : dyNhwc;
+    const { nchw, info, dyShape } = geometryOf(c);
     const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
     const dy = Float32Array.from({ length: dyShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
     const got = tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) }, { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', filterShape: c.filter } as never) as tf.Tensor);
@@ -110,28 +120,14 @@ function compared(name: string, values: Float32Array, want: Float64Array): Modul
   return { name, relError: values.length === want.length ? error / scale : Infinity, hash: hashBits(values) };
 }
 
-/** out (NHWC) of NHWC x and the HWIO filter in float64, plus the bias, padding as tfjs resolves it. */
+/** out (NHWC) of NHWC x and the HWIO filter in float64, plus the bias. */
 function referenceConv(x: Float32Array, filter: Float32Array, bias: Float32Array | undefined, info: tf.backend_util.Conv2DInfo): Float64Array {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: o } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  const out = new Float64Array(n * oh * ow * o);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < oh; y++)
-      for (let xo = 0; xo < ow; xo++)
-        for (let k = 0; k < o; k++) {
-          let sum = bias ? bias[k]! : 0;
-          for (let i = 0; i < kh; i++) {
-            const iy = y * sh + i - top;
-            if (iy < 0 || iy >= h) continue;
-            for (let j = 0; j < kw; j++) {
-              const ix = xo * sw + j - left;
-              if (ix < 0 || ix >= w) continue;
-              for (let ch = 0; ch < c; ch++) sum += x[((b * h + iy) * w + ix) * c + ch]! * filter[((i * kw + j) * c + ch) * o + k]!;
-            }
-          }
-          out[((b * oh + y) * ow + xo) * o + k] = sum;
-        }
+  const o = info.outChannels;
+  const out = new Float64Array(info.batchSize * info.outHeight * info.outWidth * o);
+  if (bias) out.forEach((_, i) => (out[i] = bias[i % o]!));
+  eachTap(info, (pixel, input, tap) => {
+    for (let k = 0; k < o; k++) out[pixel * o + k]! += x[input]! * filter[tap * o + k]!;
+  });
   return out;
 }
 
@@ -139,10 +135,7 @@ function referenceConv(x: Float32Array, filter: Float32Array, bias: Float32Array
 export function convResults(seed = 17): ModuleResult[] {
   const rng = new Rng(seed);
   return CONV_CASES.flatMap((c) => {
-    const nchw = c.dataFormat === 'NCHW';
-    const xNhwc: [number, number, number, number] = nchw ? [c.x[0], c.x[2], c.x[3], c.x[1]] : c.x;
-    const pad = nchw && Array.isArray(c.pad) ? [c.pad[0]!, c.pad[2]!, c.pad[3]!, c.pad[1]!] : c.pad;
-    const info = tf.backend_util.computeConv2DInfo(xNhwc, c.filter, c.strides, 1, pad as never, undefined, false, 'channelsLast');
+    const { nchw, info } = geometryOf(c);
     const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => rng.normal());
     const filter = Float32Array.from({ length: c.filter.reduce((a, b) => a * b, 1) }, () => rng.normal());
     const bias = Float32Array.from({ length: c.filter[3] }, () => rng.normal());

@@ -153,6 +153,16 @@ export function caffePooledSize(c: AvePoolCase): [number, number] {
   }) as [number, number];
 }
 
+/** Caffe's AVE window (ph, pw): its pool_size over the padded image, then its rows and columns clipped to the image. */
+function caffeWindow(c: AvePoolCase, ph: number, pw: number): { hs: number; ws: number; he: number; we: number; poolSize: number } {
+  const [h, w] = [c.x[2], c.x[3]];
+  const hs = ph * c.stride[0] - c.pad[0];
+  const ws = pw * c.stride[1] - c.pad[1];
+  const he = Math.min(hs + c.kernel[0], h + c.pad[0]);
+  const we = Math.min(ws + c.kernel[1], w + c.pad[1]);
+  return { hs: Math.max(hs, 0), ws: Math.max(ws, 0), he: Math.min(he, h), we: Math.min(we, w), poolSize: (he - hs) * (we - ws) };
+}
+
 /** Caffe's AVE Backward_cpu loop in float32: per plane and window, bottom += fround(top_diff / pool_size). */
 export function caffeAveBackward(c: AvePoolCase, dy: Float32Array): Float32Array {
   const [n, ch, h, w] = c.x;
@@ -161,15 +171,7 @@ export function caffeAveBackward(c: AvePoolCase, dy: Float32Array): Float32Array
   for (let plane = 0; plane < n * ch; plane++) {
     for (let ph = 0; ph < oh; ph++) {
       for (let pw = 0; pw < ow; pw++) {
-        let hs = ph * c.stride[0] - c.pad[0];
-        let ws = pw * c.stride[1] - c.pad[1];
-        let he = Math.min(hs + c.kernel[0], h + c.pad[0]);
-        let we = Math.min(ws + c.kernel[1], w + c.pad[1]);
-        const poolSize = (he - hs) * (we - ws);
-        hs = Math.max(hs, 0);
-        ws = Math.max(ws, 0);
-        he = Math.min(he, h);
-        we = Math.min(we, w);
+        const { hs, ws, he, we, poolSize } = caffeWindow(c, ph, pw);
         const d = Math.fround(dy[(plane * oh + ph) * ow + pw]! / poolSize);
         for (let y = hs; y < he; y++) for (let x = ws; x < we; x++) dx[(plane * h + y) * w + x] += d;
       }
@@ -186,15 +188,7 @@ export function caffeAveForward(c: AvePoolCase, x: Float32Array): Float32Array {
   for (let plane = 0; plane < n * ch; plane++) {
     for (let ph = 0; ph < oh; ph++) {
       for (let pw = 0; pw < ow; pw++) {
-        let hs = ph * c.stride[0] - c.pad[0];
-        let ws = pw * c.stride[1] - c.pad[1];
-        let he = Math.min(hs + c.kernel[0], h + c.pad[0]);
-        let we = Math.min(ws + c.kernel[1], w + c.pad[1]);
-        const poolSize = (he - hs) * (we - ws);
-        hs = Math.max(hs, 0);
-        ws = Math.max(ws, 0);
-        he = Math.min(he, h);
-        we = Math.min(we, w);
+        const { hs, ws, he, we, poolSize } = caffeWindow(c, ph, pw);
         let sum = 0;
         for (let yy = hs; yy < he; yy++) for (let xx = ws; xx < we; xx++) sum = Math.fround(sum + x[(plane * h + yy) * w + xx]!);
         y[(plane * oh + ph) * ow + pw] = sum / poolSize;
