@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 
 // Every temporary file the tests (and the processes they start) make goes under one folder of this run,
 // which test/support/global-setup.ts removes at the end: the suite leaves nothing in the system's /tmp.
+// Writable by everyone with the sticky bit, as /tmp is: a test runs the CLI as an unprivileged user.
 const testTmp = (process.env.KDNET_TEST_TMP ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kdnet-tests-')));
+fs.chmodSync(testTmp, 0o1777);
 
 export default defineConfig({
   test: {
