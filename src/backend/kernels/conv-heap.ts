@@ -51,6 +51,11 @@ export function paddedInput(scratch: HeapScratch, x: tf.TensorInfo, info: tf.bac
   return { padded, hp, wp };
 }
 
+/** The first `length` floats of each of `rows` rows of `wide` (rows `wideLength` apart) into `out` ([rows, length]): widenedRows undone. */
+export function narrowRowsInto(heap: WasmHeap, wide: tf.TensorInfo, out: tf.TensorInfo, rows: number, wideLength: number, length: number): void {
+  copyRows(new Float32Array(heap.buffer()), heap.offsetOf(wide) / 4, wideLength, heap.offsetOf(out) / 4, length, rows, length);
+}
+
 /** [rows, length] float32 `t` with its rows widened to `wide` floats (zeros after), or `t` itself when wide = length. */
 export function widenedRows(scratch: HeapScratch, t: tf.TensorInfo, rows: number, length: number, wide: number): tf.TensorInfo {
   if (wide === length) return t;

@@ -1,12 +1,12 @@
 // A convolution on pure wasm by kdnet's SIMD module (conv-module.ts) over tfjs' heap, on as many threads as
-// tfjs' threaded build runs (heap-threads.ts): about 1.4× XNNPACK's speed on LeNet's and CIFAR-10 quick's
+// tfjs' threaded build runs (heap-threads.ts): 1.2–1.3× XNNPACK's speed on LeNet's and CIFAR-10 quick's
 // convolutions here. Conv2D and FusedConv2D (bias, no activation) take it for NHWC without dilation; the
 // input gradient, a convolution of dy, does too. Each output is summed by one call in one order, so 1 and N
 // threads give bitwise the same result.
 import * as tf from '@tensorflow/tfjs-core';
 import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
 import { runCalls } from './heap-threads.js';
-import { HeapScratch, copyRows, paddedInput, widenedRows } from './conv-heap.js';
+import { HeapScratch, narrowRowsInto, paddedInput, widenedRows } from './conv-heap.js';
 import { convModuleBytes, type ConvModule } from './conv-module.js';
 
 /** Calls the output rows are split into (at most): enough for any thread count to share them evenly. */
@@ -48,7 +48,7 @@ export function convOnHeap(backend: tf.KernelBackend, x: tf.TensorInfo, filter: 
       oh, ow, o4, kh, kw * c, info.strideHeight, info.strideWidth, c, hp, wp,
     ]);
     runCalls(heap, { module: compiled, name: 'conv', call: module.conv }, calls);
-    if (wideOut !== out) copyRows(new Float32Array(heap.buffer()), at(wideOut) / 4, o4, at(out) / 4, o, rows * ow, o);
+    if (wideOut !== out) narrowRowsInto(heap, wideOut, out, rows * ow, o4, o);
     return out;
   } finally {
     scratch.free();

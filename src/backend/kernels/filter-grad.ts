@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { asTensor } from './replace.js';
 import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
 import { runCalls } from './heap-threads.js';
-import { HeapScratch, copyRows, paddedInput, widenedRows } from './conv-heap.js';
+import { HeapScratch, narrowRowsInto, paddedInput, widenedRows } from './conv-heap.js';
 import { filterGradModuleBytes, type FilterGradModule } from './filter-grad-module.js';
 
 /** Parts the output rows are split into (at most; one a row when there are fewer). */
@@ -48,7 +48,7 @@ export function filterGradOnHeap(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
     ]);
     runCalls(heap, { module: compiled, name: 'filterGrad', call: module.filterGrad }, calls);
     module.sumParts(at(partial), at(wideOut ?? out), parts, taps * o4);
-    if (wideOut) copyRows(new Float32Array(heap.buffer()), at(wideOut) / 4, o4, at(out) / 4, o, taps, o);
+    if (wideOut) narrowRowsInto(heap, wideOut, out, taps, o4, o);
     return asTensor<tf.Rank.R4>(out);
   } finally {
     scratch.free();

@@ -6,7 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { heapModule, wasmKernelsDisabled } from './wasm-heap.js';
 import { runCalls, MAX_CALLS } from './heap-threads.js';
-import { HeapScratch, copyRows, widenedRows } from './conv-heap.js';
+import { HeapScratch, narrowRowsInto, widenedRows } from './conv-heap.js';
 import { convModuleBytes, type ConvModule } from './conv-module.js';
 
 /** Outputs a call computes (at least; more when that would make too many calls). */
@@ -45,7 +45,7 @@ export function gemmOnHeap(backend: tf.KernelBackend, a: tf.TensorInfo, b: tf.Te
       if (m > m4) calls.push([at(a) + 4 * m4 * k, at(wideB), at(bias), at(wideOut) + 4 * m4 * stride, 0, 1, o, end, 1, m - m4, stride, 1, k, 1, 1, k, 1, m - m4]);
     }
     runCalls(heap, { module: compiled, name: 'conv', call: module.conv }, calls);
-    if (wideOut !== out) copyRows(new Float32Array(heap.buffer()), at(wideOut) / 4, stride, at(out) / 4, n, m, n);
+    if (wideOut !== out) narrowRowsInto(heap, wideOut, out, m, stride, n);
     return out;
   } finally {
     scratch.free();

@@ -60,7 +60,8 @@ for (;;) {
 interface Pool {
   board: Int32Array;
   ports: MessagePort[];
-  modules: Map<WebAssembly.Module, number>;
+  /** Each module announced to the workers: its index on the board and its exports' names, in the workers' order. */
+  modules: Map<WebAssembly.Module, { index: number; names: string[] }>;
 }
 
 const pools = new WeakMap<WebAssembly.Memory, Pool | null>();
@@ -113,14 +114,14 @@ export function runCalls(heap: WasmHeap, fn: HeapFunction, calls: number[][]): n
     return 0;
   }
   const b = pool.board;
-  let index = pool.modules.get(fn.module);
-  if (index === undefined) {
-    index = pool.modules.size;
-    pool.modules.set(fn.module, index);
-    const names = WebAssembly.Module.exports(fn.module).map((e) => e.name);
-    for (const port of pool.ports) port.postMessage({ index, module: fn.module, names });
+  let announced = pool.modules.get(fn.module);
+  if (!announced) {
+    announced = { index: pool.modules.size, names: WebAssembly.Module.exports(fn.module).map((e) => e.name) };
+    pool.modules.set(fn.module, announced);
+    for (const port of pool.ports) port.postMessage({ index: announced.index, module: fn.module, names: announced.names });
   }
-  const functionIndex = WebAssembly.Module.exports(fn.module).findIndex((e) => e.name === fn.name);
+  const { index } = announced;
+  const functionIndex = announced.names.indexOf(fn.name);
   calls.forEach((args, i) => b.set(args, ARGS + i * argc));
   b[MODULE] = index;
   b[FUNCTION] = functionIndex;
