@@ -5,6 +5,7 @@
 // caller runs its composite.
 import type * as tf from '@tensorflow/tfjs-core';
 import { heapModule, wasmKernelsDisabled, type WasmHeap } from './wasm-heap.js';
+import { HeapScratch } from './conv-heap.js';
 import { aveDivisors, type CaffePoolAttrs } from './pool-windows.js';
 import { avgPoolFunction, avgPoolModuleBytes, poolScratchRow, type AvgPoolModule } from './avg-pool-module.js';
 import { avgPoolGradFunction, avgPoolGradModuleBytes, scratchRows, type AvgPoolGradModule } from './avg-pool-grad-module.js';
@@ -22,15 +23,14 @@ function withScratch(heap: WasmHeap, shape: number[], divisors: Float32Array, ro
   // Allocate both before taking offsets and views (allocating may grow the memory).
   const out = heap.makeOutput(shape, 'float32');
   const mapFloats = divisors.length + 4;
-  const scratch = heap.makeOutput([mapFloats + rowFloats], 'float32');
+  const scratch = new HeapScratch(heap);
   try {
-    const at = heap.offsetOf(scratch);
-    const view = new Float32Array(heap.memory.buffer, at, mapFloats + rowFloats);
-    view.set(divisors);
-    view.fill(0, divisors.length);
+    const map = scratch.take([mapFloats + rowFloats], true);
+    scratch.floats(map).set(divisors);
+    const at = heap.offsetOf(map);
     call(heap.offsetOf(out), at, at + 4 * mapFloats);
   } finally {
-    heap.dispose(scratch);
+    scratch.free();
   }
   return out;
 }

@@ -56,7 +56,10 @@ function heapOf(b: Partial<WasmBackendInternals>): WasmHeap | undefined {
   };
 }
 
-/** KDNET_WASM_KERNELS=0: the kernels these modules replaced run instead (MaxPoolGrad, Transpose, Caffe AVE pooling, the filter gradient; for comparison). */
+/**
+ * KDNET_WASM_KERNELS=0: the kernels these modules replaced run instead (MaxPoolGrad, Transpose, Caffe AVE
+ * pooling, the convolution, the filter gradient and the matrix product; for comparison).
+ */
 export const wasmKernelsDisabled = () => /^(0|off|false)$/i.test(process.env.KDNET_WASM_KERNELS?.trim() ?? '');
 
 const instances = new WeakMap<object, Map<string, { exports: unknown; compiled: WebAssembly.Module } | null>>();
